@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what the tests need and a fresh machine lacks. Idempotent: a package already present
+# is not fetched again. Only Debian packages; the Rust toolchain is already on the machine.
+set -euo pipefail
+
+# Debian packages the test suite uses (add one here, with the test that needs it).
+packages=()
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+    echo "nothing to install"
+fi
