@@ -2,5 +2,44 @@
 //!
 //! The code here is blocking Linux calls meant to run outside a shard's event loop, or pure logic.
 //! It has no async runtime dependency; the `engine` crate decides where and when it runs.
+//!
+//! # Container layer
+//!
+//! ```text
+//!  server main() ── zygote::hook() (first statement: helper mode → runs the zygote, exits)
+//!        │
+//!  Pool::new(SandboxConfig) ── spawns /proc/self/exe --shardbox-container-helper (the zygote)
+//!        │                      builds pre_fork containers, replenishes in the background
+//!  Pool::get() → PooledContainer (Deref<Target = Container>; drop = reset + back to the pool)
+//!        │
+//!  Container::{open_write, copy_in, symlink, open_read, run(ExecRequest) → ExecOutcome, reset}
+//! ```
+//!
+//! Modules: [`zygote`] (helper process + host handle), [`init`] (pid 1 of a container),
+//! [`protocol`] (sans-IO wire format), [`container`] (host-side handle, limits enforcement),
+//! [`pool`], [`cgroup`] (v1 + v2), [`mounts`] (the root), [`seccomp`], [`exec`] (request,
+//! limits, outcome), [`config`], [`info`] (for `/config`), [`limits`], `sys` (raw syscalls).
+//! Security layers and what they stop: `docs/security.md`.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing))]
+
+pub mod cgroup;
+pub mod config;
+pub mod container;
+pub mod exec;
+pub mod info;
+mod init;
+pub mod limits;
+pub mod mounts;
+pub mod pool;
+pub mod protocol;
+pub mod seccomp;
+mod sys;
+pub mod zygote;
+
+pub use config::{CgroupMode, SandboxConfig};
+pub use container::{BrokenReason, Container, ContainerError};
+pub use exec::{Canceller, ExecLimits, ExecOutcome, ExecRequest};
+pub use info::SandboxInfo;
+pub use pool::{Pool, PoolError, PooledContainer, StartError};
+pub use protocol::{ExecStep, Step, WaitStatus};

@@ -1,0 +1,577 @@
+//! [`Container`]: the host-side handle of one container (blocking; for worker threads).
+//!
+//! It owns the host end of the control socket, the init's pidfd and the container's cgroup.
+//! Operations: [`Container::open_write`] / [`Container::copy_in`] (copy-in, collectors),
+//! [`Container::symlink`], [`Container::open_read`] (copy-out: regular files only, no symlink in
+//! the path), [`Container::run`] (one program, waits for its outcome while enforcing the CPU and
+//! wall limits with a timerfd armed for the earliest possible overrun), and
+//! [`Container::reset`] (kill everything, wipe `/w` and `/tmp`, check the cgroup is empty, reset
+//! or replace the cgroup). Any socket error, timeout or undecodable reply marks the container
+//! broken: the pool destroys it ([`Container::destroy`]) and never reuses it.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use crate::cgroup::{Cgroup, CgroupError, CgroupLimits, CgroupRoot, CgroupVersion};
+use crate::config::SandboxConfig;
+use crate::exec::{ExecOutcome, ExecRequest, next_cpu_check_ns, rlimits_for, usable_cpus};
+use crate::limits::{KILL_WAIT_MS_MAX, MSG_BYTES_MAX, MSG_FDS_MAX, REPLY_WAIT_MS_MAX};
+use crate::protocol::{
+    ExecSpec, ExecStep, ProtocolError, Reply, Request, Step, WaitStatus, decode_reply,
+};
+use crate::sys;
+use crate::zygote::NewContainer;
+
+/// Why a container operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    /// The container is dead or misbehaved (socket error, timeout, bad reply); it must be
+    /// destroyed. go-judge: `Internal Error`.
+    #[error("container broken: {0}")]
+    Broken(#[from] BrokenReason),
+    /// A file operation inside the container failed (the container stays usable).
+    #[error("{step:?} {path}: {}", sys::errno_text(*errno))]
+    File {
+        /// Which step.
+        step: Step,
+        /// The container path.
+        path: String,
+        /// errno.
+        errno: i32,
+    },
+    /// Copy-out of something that is not a regular file (symlink, dir, fifo, device).
+    #[error("{path} is not a regular file")]
+    NotRegular {
+        /// The container path.
+        path: String,
+    },
+    /// Writing copy-in content failed (e.g. ENOSPC on the tmpfs).
+    #[error("copy {path}: {source}")]
+    Copy {
+        /// The container path.
+        path: String,
+        /// Cause.
+        source: io::Error,
+    },
+    /// The program could not be started (go-judge: `Internal Error` with this text).
+    #[error("{}", exec_error_text(*step, *errno, args0))]
+    Exec {
+        /// Which step.
+        step: ExecStep,
+        /// errno (0 for lookups).
+        errno: i32,
+        /// argv[0] as given.
+        args0: String,
+    },
+    /// The request is too large for the protocol (too many fds, args, bytes).
+    #[error("request too large: {0}")]
+    TooLarge(&'static str),
+    /// Writing limits to or reading counters from the cgroup failed.
+    #[error("cgroup: {0}")]
+    Cgroup(#[from] CgroupError),
+}
+
+/// go-judge-like messages for start failures (§1.6).
+fn exec_error_text(step: ExecStep, errno: i32, args0: &str) -> String {
+    match step {
+        ExecStep::NoArgs => "execve: no args".to_string(),
+        ExecStep::NoPath => {
+            format!("execve: handle: {args0}: no PATH environment variable provided for look up")
+        }
+        ExecStep::NotFound => {
+            format!("execve: handle: {args0}: executable file not found in $PATH")
+        }
+        ExecStep::Execve => format!("execve: start: {args0}: execve: {}", errno_lower(errno)),
+        other => format!("execve: start: {args0}: {other:?}: {}", errno_lower(errno)),
+    }
+}
+
+fn errno_lower(errno: i32) -> String {
+    let t = sys::errno_text(errno);
+    // "No such file or directory (os error 2)" → "no such file or directory"
+    let t = t.split(" (os error").next().unwrap_or(&t).to_string();
+    let mut c = t.chars();
+    c.next().map(|f| f.to_lowercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// Why a container is broken.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokenReason {
+    /// Socket error.
+    #[error("socket: {0}")]
+    Io(io::Error),
+    /// The init closed the socket (it died).
+    #[error("init exited")]
+    Closed,
+    /// No answer in time.
+    #[error("no answer within {ms} ms")]
+    Timeout {
+        /// How long we waited.
+        ms: u64,
+    },
+    /// Undecodable reply.
+    #[error("protocol: {0}")]
+    Protocol(#[from] ProtocolError),
+    /// A reply that does not fit the request, or the wrong number of fds.
+    #[error("unexpected reply {0}")]
+    Unexpected(String),
+    /// The init reported a failure of its own (setup, kill, wipe).
+    #[error("init failed at {step:?}: {}", sys::errno_text(*errno))]
+    Init {
+        /// Step.
+        step: Step,
+        /// errno.
+        errno: i32,
+    },
+    /// The cgroup still had tasks after the reset.
+    #[error("cgroup not empty after reset")]
+    CgroupNotEmpty,
+    /// An earlier operation broke it.
+    #[error("used after a failure")]
+    Poisoned,
+}
+
+/// Host-side handle of one container.
+#[derive(Debug)]
+pub struct Container {
+    id: u64,
+    slot: usize,
+    ctl: OwnedFd,
+    pidfd: OwnedFd,
+    pid: u32,
+    cgroup: Option<Cgroup>,
+    generation: u64,
+    broken: bool,
+    runs: u64,
+    rbuf: Vec<u8>,
+    timer: OwnedFd,
+    config: RunConfig,
+}
+
+/// The parts of [`SandboxConfig`] a container needs on every run.
+#[derive(Debug, Clone)]
+pub(crate) struct RunConfig {
+    pub config: SandboxConfig,
+    pub machine_cpus: u64,
+}
+
+impl Container {
+    /// Takes over a container from the zygote: waits for `Ready`, creates and attaches its
+    /// cgroup.
+    pub(crate) fn new(
+        id: u64,
+        slot: usize,
+        nc: NewContainer,
+        cgroups: Option<&CgroupRoot>,
+        config: RunConfig,
+    ) -> Result<Self, ContainerError> {
+        let mut c = Container {
+            id,
+            slot,
+            ctl: nc.ctl,
+            pidfd: nc.pidfd,
+            pid: nc.pid,
+            cgroup: None,
+            generation: 0,
+            broken: false,
+            runs: 0,
+            rbuf: vec![0u8; MSG_BYTES_MAX],
+            timer: sys::sock::timerfd().map_err(BrokenReason::Io)?,
+            config,
+        };
+        match c.recv(REPLY_WAIT_MS_MAX)? {
+            (Reply::Ready, _) => {}
+            (Reply::Failed { step, errno }, _) => {
+                return Err(c.fail(BrokenReason::Init { step, errno }));
+            }
+            (other, _) => return Err(c.fail(BrokenReason::Unexpected(format!("{other:?}")))),
+        }
+        if let Some(root) = cgroups {
+            let cg = root.create(&c.cgroup_name())?;
+            c.attach(cg)?;
+        }
+        Ok(c)
+    }
+
+    fn cgroup_name(&self) -> String {
+        format!("c{}-{}", self.id, self.generation)
+    }
+
+    fn attach(&mut self, cg: Cgroup) -> Result<(), ContainerError> {
+        let files = cg.procs_files()?;
+        let count = u8::try_from(files.len()).unwrap_or(u8::MAX);
+        let borrowed: Vec<_> = files.iter().map(AsFd::as_fd).collect();
+        match self.request(&Request::AttachCgroup { count }, &borrowed, REPLY_WAIT_MS_MAX)? {
+            (Reply::Done, _) => {}
+            (other, _) => return Err(self.fail(BrokenReason::Unexpected(format!("{other:?}")))),
+        }
+        if let Some(old) = self.cgroup.replace(cg) {
+            old.remove()?;
+        }
+        Ok(())
+    }
+
+    /// Container id (unique in the pool).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// uid slot in the pool.
+    pub(crate) fn slot(&self) -> usize {
+        self.slot
+    }
+
+    /// Host pid of the init.
+    pub fn init_pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Runs completed in this container.
+    pub fn runs(&self) -> u64 {
+        self.runs
+    }
+
+    /// True once the container must not be used again.
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// The container's cgroup, if cgroups are in use.
+    pub fn cgroup(&self) -> Option<&Cgroup> {
+        self.cgroup.as_ref()
+    }
+
+    fn fail(&mut self, r: BrokenReason) -> ContainerError {
+        self.broken = true;
+        ContainerError::Broken(r)
+    }
+
+    fn send(&mut self, req: &Request, fds: &[BorrowedFd<'_>]) -> Result<(), ContainerError> {
+        if self.broken {
+            return Err(ContainerError::Broken(BrokenReason::Poisoned));
+        }
+        let mut buf = Vec::with_capacity(256);
+        req.encode(&mut buf);
+        if buf.len() > MSG_BYTES_MAX {
+            return Err(ContainerError::TooLarge("message"));
+        }
+        if fds.len() > MSG_FDS_MAX {
+            return Err(ContainerError::TooLarge("fds"));
+        }
+        sys::sock::send_msg(self.ctl.as_fd(), &buf, fds).map_err(|e| self.fail(BrokenReason::Io(e)))
+    }
+
+    fn recv(&mut self, timeout_ms: u64) -> Result<(Reply, Vec<OwnedFd>), ContainerError> {
+        let t = i32::try_from(timeout_ms).unwrap_or(i32::MAX);
+        let ready =
+            sys::sock::poll(&[self.ctl.as_fd()], t).map_err(|e| self.fail(BrokenReason::Io(e)))?;
+        if !ready.first().copied().unwrap_or(false) {
+            return Err(self.fail(BrokenReason::Timeout { ms: timeout_ms }));
+        }
+        self.recv_now()
+    }
+
+    fn recv_now(&mut self) -> Result<(Reply, Vec<OwnedFd>), ContainerError> {
+        let mut fds = Vec::new();
+        let n = match sys::sock::recv_msg(self.ctl.as_fd(), &mut self.rbuf, &mut fds) {
+            Ok(0) => return Err(self.fail(BrokenReason::Closed)),
+            Ok(n) => n,
+            Err(e) => return Err(self.fail(BrokenReason::Io(e))),
+        };
+        let reply = match decode_reply(self.rbuf.get(..n).unwrap_or_default()) {
+            Ok(r) => r,
+            Err(e) => return Err(self.fail(BrokenReason::Protocol(e))),
+        };
+        if fds.len() != reply.fds_expected() {
+            return Err(
+                self.fail(BrokenReason::Unexpected(format!("{} fds with {reply:?}", fds.len())))
+            );
+        }
+        Ok((reply, fds))
+    }
+
+    fn request(
+        &mut self,
+        req: &Request,
+        fds: &[BorrowedFd<'_>],
+        timeout_ms: u64,
+    ) -> Result<(Reply, Vec<OwnedFd>), ContainerError> {
+        self.send(req, fds)?;
+        self.recv(timeout_ms)
+    }
+
+    fn file_reply(
+        &mut self,
+        path: &[u8],
+        reply: (Reply, Vec<OwnedFd>),
+    ) -> Result<(File, u64), ContainerError> {
+        let path_s = String::from_utf8_lossy(path).into_owned();
+        match reply {
+            (Reply::Opened { size_bytes }, mut fds) => match fds.pop() {
+                Some(fd) => Ok((File::from(fd), size_bytes)),
+                None => Err(self.fail(BrokenReason::Unexpected("Opened without fd".into()))),
+            },
+            (Reply::Failed { step: Step::NotRegular, .. }, _) => {
+                Err(ContainerError::NotRegular { path: path_s })
+            }
+            (Reply::Failed { step, errno }, _) => {
+                Err(ContainerError::File { step, path: path_s, errno })
+            }
+            (other, _) => Err(self.fail(BrokenReason::Unexpected(format!("{other:?}")))),
+        }
+    }
+
+    /// Opens (creating parent dirs, `O_CREAT|O_TRUNC`, mode 0777) a container path for writing.
+    /// Relative paths are under `/w`.
+    pub fn open_write(&mut self, path: &[u8]) -> Result<File, ContainerError> {
+        let r =
+            self.request(&Request::OpenWrite { path: path.to_vec() }, &[], REPLY_WAIT_MS_MAX)?;
+        self.file_reply(path, r).map(|(f, _)| f)
+    }
+
+    /// Copies `data` into a new file at `path`.
+    pub fn copy_in(&mut self, path: &[u8], data: &[u8]) -> Result<(), ContainerError> {
+        let mut f = self.open_write(path)?;
+        f.write_all(data).map_err(|source| ContainerError::Copy {
+            path: String::from_utf8_lossy(path).into_owned(),
+            source,
+        })
+    }
+
+    /// Copies everything readable from `src` (a file or memfd; the kernel copies directly)
+    /// into a new file at `path`.
+    pub fn copy_in_from(&mut self, path: &[u8], src: &mut File) -> Result<u64, ContainerError> {
+        let mut f = self.open_write(path)?;
+        io::copy(src, &mut f).map_err(|source| ContainerError::Copy {
+            path: String::from_utf8_lossy(path).into_owned(),
+            source,
+        })
+    }
+
+    /// `symlink(target, path)` inside the container (no parent dirs are created, as go-judge).
+    pub fn symlink(&mut self, target: &[u8], path: &[u8]) -> Result<(), ContainerError> {
+        let req = Request::Symlink { target: target.to_vec(), link: path.to_vec() };
+        match self.request(&req, &[], REPLY_WAIT_MS_MAX)? {
+            (Reply::Done, _) => Ok(()),
+            (Reply::Failed { step, errno }, _) => Err(ContainerError::File {
+                step,
+                path: String::from_utf8_lossy(path).into_owned(),
+                errno,
+            }),
+            (other, _) => Err(self.fail(BrokenReason::Unexpected(format!("{other:?}")))),
+        }
+    }
+
+    /// Opens a container file for copy-out: a regular file reached without any symlink; returns
+    /// it and its size.
+    pub fn open_read(&mut self, path: &[u8]) -> Result<(File, u64), ContainerError> {
+        let r = self.request(&Request::OpenRead { path: path.to_vec() }, &[], REPLY_WAIT_MS_MAX)?;
+        self.file_reply(path, r)
+    }
+
+    /// Runs one program and waits for it (see the module doc). `cancel` stops it early.
+    pub fn run(
+        &mut self,
+        req: &ExecRequest<'_>,
+        cancel: Option<&crate::exec::Canceller>,
+    ) -> Result<ExecOutcome, ContainerError> {
+        let cfg = &self.config.config;
+        let limits = &req.limits;
+        if req.files.len() > MSG_FDS_MAX {
+            return Err(ContainerError::TooLarge("files"));
+        }
+        let cgroup_on = self.cgroup.is_some();
+        if let Some(cg) = self.cgroup.as_mut() {
+            let cl = CgroupLimits {
+                memory_bytes: limits.memory_bytes.map(|m| {
+                    m.saturating_add(cfg.extra_memory_limit_bytes)
+                        .max(crate::limits::MEMORY_LIMIT_BYTES_MIN)
+                }),
+                pids: limits.procs_max,
+                cpu_rate: if cfg.enable_cpu_rate {
+                    limits.cpu_rate.map(|r| (r, cfg.cpu_cfs_period_us))
+                } else {
+                    None
+                },
+                cpuset: limits.cpuset.clone(),
+            };
+            if let Err(e) = cg.prepare(&cl) {
+                self.broken = true;
+                return Err(e.into());
+            }
+        }
+        let spec = ExecSpec {
+            args: req.args.clone(),
+            env: req.env.clone(),
+            fd_slots: req.files.iter().map(Option::is_some).collect(),
+            rlimits: rlimits_for(limits, cfg, cgroup_on),
+        };
+        let fds: Vec<BorrowedFd<'_>> = req.files.iter().flatten().copied().collect();
+        let args0 =
+            req.args.first().map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
+        let cpus = usable_cpus(self.config.machine_cpus, limits, cfg.enable_cpu_rate);
+        let (start_ns, pid) = match self.request(&Request::Exec(spec), &fds, REPLY_WAIT_MS_MAX)? {
+            (Reply::Started { pid, start_ns }, _) => (start_ns, pid),
+            (Reply::ExecFailed { step, errno }, _) => {
+                return Err(ContainerError::Exec { step, errno, args0 });
+            }
+            (other, _) => return Err(self.fail(BrokenReason::Unexpected(format!("{other:?}")))),
+        };
+        let _ = pid;
+        let wall_deadline = limits.wall_time_ns.map(|w| start_ns.saturating_add(w));
+        let cpu_limit = limits.cpu_time_ns.filter(|_| cgroup_on);
+        let mut next_cpu = cpu_limit.map(|l| next_cpu_check_ns(start_ns, 0, l, cpus));
+        let (mut cpu_hit, mut wall_hit, mut cancelled) = (false, false, false);
+        let mut kill_deadline: Option<u64> = None;
+        let report = loop {
+            let mut at = [wall_deadline, next_cpu, kill_deadline].into_iter().flatten().min();
+            if kill_deadline.is_some() {
+                at = kill_deadline;
+            }
+            sys::sock::timerfd_set_abs(self.timer.as_fd(), at.unwrap_or(0))
+                .map_err(|e| self.fail(BrokenReason::Io(e)))?;
+            let polled = {
+                let mut polled = vec![self.ctl.as_fd(), self.timer.as_fd()];
+                if let Some(c) = cancel {
+                    polled.push(c.fd());
+                }
+                sys::sock::poll(&polled, -1)
+            };
+            let ready = polled.map_err(|e| self.fail(BrokenReason::Io(e)))?;
+            if ready.first().copied().unwrap_or(false) {
+                match self.recv_now()? {
+                    (Reply::Exited(rep), _) => break rep,
+                    (other, _) => {
+                        return Err(self.fail(BrokenReason::Unexpected(format!("{other:?}"))));
+                    }
+                }
+            }
+            let mut kill = false;
+            if ready.get(2).copied().unwrap_or(false) && kill_deadline.is_none() {
+                cancelled = true;
+                kill = true;
+            }
+            if ready.get(1).copied().unwrap_or(false) {
+                sys::sock::read_counter(self.timer.as_fd());
+                let now = sys::monotonic_ns();
+                if let Some(kd) = kill_deadline {
+                    if now >= kd {
+                        return Err(self.fail(BrokenReason::Timeout { ms: KILL_WAIT_MS_MAX }));
+                    }
+                } else if wall_deadline.is_some_and(|d| now >= d) {
+                    wall_hit = true;
+                    kill = true;
+                } else if let (Some(limit), Some(nc)) = (cpu_limit, next_cpu)
+                    && now >= nc
+                {
+                    let used = match self.cgroup.as_ref().map(Cgroup::cpu_ns) {
+                        Some(Ok(u)) => u,
+                        Some(Err(e)) => {
+                            self.broken = true;
+                            return Err(e.into());
+                        }
+                        None => 0,
+                    };
+                    if used >= limit {
+                        cpu_hit = true;
+                        kill = true;
+                    } else {
+                        next_cpu = Some(next_cpu_check_ns(now, used, limit, cpus));
+                    }
+                }
+            }
+            if kill && kill_deadline.is_none() {
+                self.send(&Request::Kill, &[])?;
+                kill_deadline =
+                    Some(sys::monotonic_ns().saturating_add(KILL_WAIT_MS_MAX * 1_000_000));
+                next_cpu = None;
+            }
+        };
+        sys::sock::timerfd_set_abs(self.timer.as_fd(), 0)
+            .map_err(|e| self.fail(BrokenReason::Io(e)))?;
+        self.runs += 1;
+        let (cpu_time_ns, memory_peak_bytes, oom, proc_peak) = match self.cgroup.as_mut() {
+            Some(cg) => match cg.usage() {
+                Ok(u) => (u.cpu_ns, u.memory_peak_bytes, u.oom_kills > 0, u.pids_peak),
+                Err(e) => {
+                    self.broken = true;
+                    return Err(e.into());
+                }
+            },
+            None => {
+                (report.user_ns.saturating_add(report.sys_ns), report.maxrss_bytes, false, None)
+            }
+        };
+        let xcpu = report.status == WaitStatus::Signalled(sys::signal::SIGXCPU);
+        let over = limits.cpu_time_ns.is_some_and(|l| cpu_time_ns > l);
+        Ok(ExecOutcome {
+            status: report.status,
+            cpu_time_ns,
+            memory_peak_bytes,
+            wall_time_ns: report.wall_ns,
+            cpu_limit_hit: cpu_hit || xcpu || over,
+            wall_limit_hit: wall_hit,
+            memory_limit_hit: oom,
+            cancelled,
+            proc_peak,
+        })
+    }
+
+    /// Kills everything, wipes `/w` and `/tmp`, removes IPC objects, checks the cgroup is empty
+    /// and resets (or, when page cache stays charged to it, replaces) the cgroup.
+    pub fn reset(&mut self) -> Result<(), ContainerError> {
+        match self.request(&Request::Reset, &[], REPLY_WAIT_MS_MAX)? {
+            (Reply::Done, _) => {}
+            (Reply::Failed { step, errno }, _) => {
+                return Err(self.fail(BrokenReason::Init { step, errno }));
+            }
+            // An `Exited` of a run abandoned mid-way may precede the reset's answer.
+            (Reply::Exited(_), _) => match self.recv(REPLY_WAIT_MS_MAX)? {
+                (Reply::Done, _) => {}
+                (other, _) => return Err(self.fail(BrokenReason::Unexpected(format!("{other:?}")))),
+            },
+            (other, _) => return Err(self.fail(BrokenReason::Unexpected(format!("{other:?}")))),
+        }
+        let Some(cg) = self.cgroup.as_ref() else { return Ok(()) };
+        if !cg.is_empty()? {
+            return Err(self.fail(BrokenReason::CgroupNotEmpty));
+        }
+        let leftover = cg.memory_current()?;
+        let per_run = cg.version() == CgroupVersion::V2 && !cg.peak_resettable();
+        if leftover > self.config.config.memory_leftover_bytes_max || per_run {
+            self.rotate_cgroup()?;
+        }
+        Ok(())
+    }
+
+    fn rotate_cgroup(&mut self) -> Result<(), ContainerError> {
+        let Some(old) = self.cgroup.as_ref() else { return Ok(()) };
+        let name = format!("c{}-{}", self.id, self.generation + 1);
+        let cg = old.sibling(&name)?;
+        self.generation += 1;
+        self.attach(cg)
+    }
+
+    /// Asserts what must hold for an idle container (STYLE.md §10): not broken, the cgroup
+    /// empty. Called by the pool when a container goes back and when it is handed out.
+    pub fn check_invariants(&self) {
+        assert!(!self.broken, "container {} is broken but pooled", self.id);
+        if let Some(cg) = &self.cgroup {
+            assert!(cg.is_empty().unwrap_or(false), "cgroup of container {} is not empty", self.id);
+        }
+    }
+
+    /// Kills the init (and so every process of the container), waits until it is gone, removes
+    /// the cgroup.
+    pub fn destroy(self) -> Result<(), ContainerError> {
+        let _ = sys::proc::pidfd_kill(self.pidfd.as_fd(), sys::signal::SIGKILL);
+        // The init is the zygote's child (auto-reaped); its pidfd polls readable once it exited.
+        let _ =
+            sys::sock::poll(&[self.pidfd.as_fd()], i32::try_from(KILL_WAIT_MS_MAX).unwrap_or(5000));
+        if let Some(cg) = self.cgroup {
+            cg.remove()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,225 @@
+//! Filesystem syscalls: mount, umount, pivot_root, openat2 with resolve flags, fstat, mkdir,
+//! symlink, and SysV IPC removal.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use super::{cvt, cvt_long};
+
+/// Mount flags used by the container setup.
+pub mod flags {
+    /// Bind mount.
+    pub const BIND: u64 = libc::MS_BIND;
+    /// Recursive.
+    pub const REC: u64 = libc::MS_REC;
+    /// Read-only.
+    pub const RDONLY: u64 = libc::MS_RDONLY;
+    /// Remount.
+    pub const REMOUNT: u64 = libc::MS_REMOUNT;
+    /// No setuid.
+    pub const NOSUID: u64 = libc::MS_NOSUID;
+    /// No devices.
+    pub const NODEV: u64 = libc::MS_NODEV;
+    /// No exec.
+    pub const NOEXEC: u64 = libc::MS_NOEXEC;
+    /// No atime.
+    pub const NOATIME: u64 = libc::MS_NOATIME;
+    /// Private propagation.
+    pub const PRIVATE: u64 = libc::MS_PRIVATE;
+    /// Flags a read-only bind remount must keep when the source mount has them (a user
+    /// namespace may not clear locked flags).
+    pub const LOCKABLE: u64 = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+}
+
+/// `mount(source, target, fstype, flags, data)`.
+pub fn mount(
+    source: Option<&CStr>,
+    target: &CStr,
+    fstype: Option<&CStr>,
+    flags: u64,
+    data: Option<&CStr>,
+) -> io::Result<()> {
+    let p = |c: Option<&CStr>| c.map_or(std::ptr::null(), CStr::as_ptr);
+    // SAFETY: every pointer is null or a valid C string alive for the call.
+    let ret = unsafe { libc::mount(p(source), target.as_ptr(), p(fstype), flags, p(data).cast()) };
+    cvt(ret)?;
+    Ok(())
+}
+
+/// `umount2(target, MNT_DETACH)`.
+pub fn umount_detach(target: &CStr) -> io::Result<()> {
+    // SAFETY: `target` is a valid C string.
+    cvt(unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) })?;
+    Ok(())
+}
+
+/// `pivot_root(".", ".")`: the old root ends up stacked under the new one at `/`; the caller
+/// detaches it with `umount_detach(".")`.
+pub fn pivot_root_here() -> io::Result<()> {
+    let dot = c".";
+    // SAFETY: both arguments are valid C strings.
+    let ret = unsafe { libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) };
+    cvt_long(ret)?;
+    Ok(())
+}
+
+/// Mount flags of the filesystem holding `path` (`statvfs` `f_flag` mapped to `MS_*`).
+pub fn mount_flags_of(path: &CStr) -> io::Result<u64> {
+    // SAFETY: statvfs is plain data.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is a C string, `st` is valid for writes.
+    cvt(unsafe { libc::statvfs(path.as_ptr(), &mut st) })?;
+    let mut out = 0;
+    for (st_flag, ms) in [
+        (libc::ST_NOSUID, libc::MS_NOSUID),
+        (libc::ST_NODEV, libc::MS_NODEV),
+        (libc::ST_NOEXEC, libc::MS_NOEXEC),
+        (libc::ST_RDONLY, libc::MS_RDONLY),
+    ] {
+        if st.f_flag & st_flag != 0 {
+            out |= ms;
+        }
+    }
+    Ok(out)
+}
+
+/// How `open_resolved` may follow links.
+#[derive(Debug, Clone, Copy)]
+pub enum Resolve {
+    /// No symlink in any component, no magic links (copy-out).
+    NoSymlinks,
+    /// Ordinary symlinks allowed, magic links (`/proc/self/fd/N`) refused (copy-in).
+    NoMagicLinks,
+}
+
+/// What to open for.
+#[derive(Debug, Clone, Copy)]
+pub enum OpenMode {
+    /// `O_WRONLY|O_CREAT|O_TRUNC|O_NOFOLLOW`, mode 0777.
+    CreateWrite,
+    /// `O_RDONLY|O_NOFOLLOW|O_NONBLOCK` (a fifo does not block the open).
+    Read,
+    /// `O_RDONLY|O_DIRECTORY`.
+    Directory,
+}
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// `openat2(AT_FDCWD, path, how)` with `O_CLOEXEC`.
+pub fn open_resolved(path: &CStr, mode: OpenMode, resolve: Resolve) -> io::Result<OwnedFd> {
+    let (flags, perm) = match mode {
+        OpenMode::CreateWrite => {
+            (libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NOFOLLOW, 0o777)
+        }
+        OpenMode::Read => (libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK, 0),
+        OpenMode::Directory => (libc::O_RDONLY | libc::O_DIRECTORY, 0),
+    };
+    let resolve = match resolve {
+        Resolve::NoSymlinks => libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS,
+        Resolve::NoMagicLinks => libc::RESOLVE_NO_MAGICLINKS,
+    };
+    let how =
+        OpenHow { flags: u64::try_from(flags | libc::O_CLOEXEC).unwrap_or(0), mode: perm, resolve };
+    // SAFETY: `path` is a C string and `how` a valid open_how of the size passed.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            std::ptr::addr_of!(how),
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    let fd = cvt_long(ret)?;
+    // SAFETY: openat2 returned a fresh fd we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// File type and size from `fstat`.
+#[derive(Debug, Clone, Copy)]
+pub struct Stat {
+    /// Regular file.
+    pub is_regular: bool,
+    /// Size, bytes.
+    pub size_bytes: u64,
+}
+
+/// `fstat(fd)`.
+pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<Stat> {
+    // SAFETY: stat is plain data.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is valid for writes.
+    cvt(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+    Ok(Stat {
+        is_regular: st.st_mode & libc::S_IFMT == libc::S_IFREG,
+        size_bytes: u64::try_from(st.st_size).unwrap_or(0),
+    })
+}
+
+/// Clears `O_NONBLOCK` on an fd.
+pub fn set_blocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: no memory arguments.
+    let fl = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })?;
+    // SAFETY: no memory arguments.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl & !libc::O_NONBLOCK) })?;
+    Ok(())
+}
+
+/// `mkdir(path, mode)`; an existing entry is not an error.
+pub fn mkdir(path: &CStr, mode: u32) -> io::Result<()> {
+    // SAFETY: `path` is a valid C string.
+    match cvt(unsafe { libc::mkdir(path.as_ptr(), mode) }) {
+        Ok(_) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates an empty regular file if nothing is there (a bind-mount target for a file).
+pub fn touch(path: &CStr) -> io::Result<()> {
+    // SAFETY: `path` is a valid C string.
+    let fd = cvt(unsafe {
+        libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC, 0o644)
+    })?;
+    // SAFETY: we own the fd just opened.
+    drop(unsafe { OwnedFd::from_raw_fd(fd) });
+    Ok(())
+}
+
+/// `symlink(target, link)`.
+pub fn symlink(target: &CStr, link: &CStr) -> io::Result<()> {
+    // SAFETY: both are valid C strings.
+    cvt(unsafe { libc::symlink(target.as_ptr(), link.as_ptr()) })?;
+    Ok(())
+}
+
+/// Which SysV IPC object kind.
+#[derive(Debug, Clone, Copy)]
+pub enum IpcKind {
+    /// Shared memory.
+    Shm,
+    /// Message queue.
+    Msg,
+    /// Semaphore set.
+    Sem,
+}
+
+/// Removes a SysV IPC object by id (`IPC_RMID`).
+pub fn ipc_remove(kind: IpcKind, id: i32) -> io::Result<()> {
+    let ret = match kind {
+        // SAFETY: IPC_RMID takes no buffer (a null pointer is allowed).
+        IpcKind::Shm => unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) },
+        // SAFETY: as above.
+        IpcKind::Msg => unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) },
+        // SAFETY: IPC_RMID uses no fourth argument.
+        IpcKind::Sem => unsafe { libc::semctl(id, 0, libc::IPC_RMID) },
+    };
+    cvt(ret)?;
+    Ok(())
+}

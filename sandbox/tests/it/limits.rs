@@ -1,0 +1,7 @@
+//! limits tests.
+
+use libtest_mimic::Trial;
+
+pub fn tests() -> Vec<Trial> {
+    vec![]
+}
