@@ -1,7 +1,124 @@
-//! limits tests.
+//! Limits: CPU time (single- and multi-process), wall clock, memory (OOM), processes, output
+//! size, stack.
 
-use libtest_mimic::Trial;
+use std::time::Instant;
+
+use libtest_mimic::{Failed, Trial};
+use shardbox_sandbox::{ExecLimits, Pool, WaitStatus};
+
+use crate::harness::{check, config, limits, pool, sh};
+
+const MS: u64 = 1_000_000;
 
 pub fn tests() -> Vec<Trial> {
-    vec![]
+    vec![
+        Trial::test("limits::cpu_time_single_process", cpu_single),
+        Trial::test("limits::cpu_time_two_processes", cpu_parallel),
+        Trial::test("limits::wall_clock", wall),
+        Trial::test("limits::memory_bomb_is_oom_killed", memory_bomb),
+        Trial::test("limits::fork_bomb_held_by_pids_max", fork_bomb),
+        Trial::test("limits::output_over_fsize_is_sigxfsz", output_limit),
+        Trial::test("limits::stack_limit", stack),
+    ]
+}
+
+fn cpu(script: &str, limit_ms: u64) -> Result<(), Failed> {
+    let mut c = pool().get()?;
+    let l = ExecLimits {
+        cpu_time_ns: Some(limit_ms * MS),
+        wall_time_ns: Some(10_000 * MS),
+        ..limits()
+    };
+    let start = Instant::now();
+    let r = sh(&mut c, script, l)?;
+    let o = r.outcome;
+    eprintln!(
+        "    cpu limit {limit_ms} ms: cpu {:.1} ms, wall {:.1} ms, overshoot {:.1} ms ({:?} total)",
+        o.cpu_time_ns as f64 / 1e6,
+        o.wall_time_ns as f64 / 1e6,
+        (o.cpu_time_ns as f64 - (limit_ms * MS) as f64) / 1e6,
+        start.elapsed()
+    );
+    check(o.cpu_limit_hit && !o.wall_limit_hit, || format!("{o:?}"))?;
+    check(o.status == WaitStatus::Signalled(9), || format!("{o:?}"))?;
+    check(o.cpu_time_ns >= limit_ms * MS, || format!("cpu below the limit: {o:?}"))?;
+    // Detection is within ~1 ms of the budget being spent; the bound is loose because the
+    // machine is shared and the kill itself takes time.
+    check(o.cpu_time_ns < (limit_ms + 150) * MS, || format!("cpu far over the limit: {o:?}"))?;
+    Ok(())
+}
+
+fn cpu_single() -> Result<(), Failed> {
+    cpu("while :; do :; done", 400)
+}
+
+fn cpu_parallel() -> Result<(), Failed> {
+    cpu("(while :; do :; done) & while :; do :; done", 400)
+}
+
+fn wall() -> Result<(), Failed> {
+    let mut c = pool().get()?;
+    let l = ExecLimits { wall_time_ns: Some(300 * MS), ..limits() };
+    let r = sh(&mut c, "sleep 10", l)?;
+    let o = r.outcome;
+    eprintln!("    wall limit 300 ms: wall {:.1} ms", o.wall_time_ns as f64 / 1e6);
+    check(o.wall_limit_hit && !o.cpu_limit_hit, || format!("{o:?}"))?;
+    check(o.status == WaitStatus::Signalled(9), || format!("{o:?}"))?;
+    check(o.wall_time_ns >= 300 * MS && o.wall_time_ns < 1000 * MS, || format!("{o:?}"))?;
+    Ok(())
+}
+
+fn memory_bomb() -> Result<(), Failed> {
+    let mut c = pool().get()?;
+    let l = ExecLimits { memory_bytes: Some(32 << 20), ..limits() };
+    let r = sh(&mut c, "dd if=/dev/zero of=/dev/null bs=256M count=1", l)?;
+    let o = r.outcome;
+    check(o.memory_limit_hit, || format!("no OOM kill: {r:?}"))?;
+    check(o.memory_peak_bytes >= 32 << 20, || format!("peak below the limit: {o:?}"))?;
+    check(o.memory_peak_bytes <= (32 << 20) + 16 * 1024, || {
+        format!("peak above the cgroup limit: {o:?}")
+    })?;
+    // The next run in the same container has its own peak.
+    let r = sh(&mut c, "exit 0", limits())?;
+    check(r.outcome.memory_peak_bytes < 16 << 20 && !r.outcome.memory_limit_hit, || {
+        format!("{r:?}")
+    })?;
+    Ok(())
+}
+
+fn fork_bomb() -> Result<(), Failed> {
+    let mut c = pool().get()?;
+    let l = ExecLimits { procs_max: Some(8), wall_time_ns: Some(3000 * MS), ..limits() };
+    let start = Instant::now();
+    // Prints one line per started child until fork fails (dash then exits with 2).
+    let r = sh(&mut c, "n=0; while [ $n -lt 40 ]; do sleep 5 & echo $!; n=$((n+1)); done", l)?;
+    let count = r.stdout.lines().count();
+    // sh itself is one of the 8 tasks.
+    check(count <= 7, || format!("{count} children under pids.max 8: {r:?}"))?;
+    check(count >= 1 && r.outcome.status != WaitStatus::Exited(0), || format!("{r:?}"))?;
+    check(start.elapsed().as_secs() < 3, || "the kill after exit waited for the sleeps".into())?;
+    sh(&mut c, "exit 0", limits())?.exited(0)?;
+    Ok(())
+}
+
+fn output_limit() -> Result<(), Failed> {
+    let mut cfg = config();
+    cfg.output_limit_bytes = 1 << 20;
+    cfg.pre_fork = 0;
+    cfg.containers_max = 1;
+    let p = Pool::new(cfg)?;
+    let mut c = p.get()?;
+    let r = sh(&mut c, "exec head -c 2000000 /dev/zero > /w/big", limits())?;
+    check(r.outcome.status == WaitStatus::Signalled(25), || format!("{r:?}"))?;
+    let (_, size) = c.open_read(b"big")?;
+    check(size == 1 << 20, || format!("file size {size}"))?;
+    Ok(())
+}
+
+fn stack() -> Result<(), Failed> {
+    let mut c = pool().get()?;
+    let l = ExecLimits { stack_bytes: Some(102_400_000), ..limits() };
+    let r = sh(&mut c, "ulimit -s", l)?;
+    check(r.stdout.trim() == "100000", || format!("{r:?}"))?;
+    Ok(())
 }
