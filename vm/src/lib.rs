@@ -4,3 +4,5 @@
 //! and destroyed afterwards, under a mandatory instruction (fuel) budget and a page budget.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing))]
+
+pub mod fpu;

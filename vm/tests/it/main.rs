@@ -1,0 +1,4 @@
+//! Integration tests of `shardbox_vm`, one module per concern.
+
+mod fpu_oracle;
+mod fpu_prop;
