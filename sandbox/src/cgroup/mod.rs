@@ -423,11 +423,8 @@ impl Cgroup {
         let open_rw = |p: PathBuf| -> Result<(PathBuf, File), CgroupError> {
             let file = OpenOptions::new()
                 .read(true)
-                .write(
-                    version == CgroupVersion::V2
-                        || p.ends_with(V1_FILES.cpu)
-                        || p.ends_with(V1_FILES.peak),
-                )
+                // Written: the peak (reset) in both versions, `cpuacct.usage` (reset) in v1.
+                .write(p.ends_with(f.peak) || (version == CgroupVersion::V1 && p.ends_with(f.cpu)))
                 .open(&p)
                 .map_err(|source| CgroupError::Open { path: p.clone(), source })?;
             Ok((p, file))

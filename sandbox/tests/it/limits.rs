@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use libtest_mimic::{Failed, Trial};
-use shardbox_sandbox::{ExecLimits, Pool, WaitStatus};
+use shardbox_sandbox::{CgroupMode, ExecLimits, Pool, WaitStatus};
 
 use crate::harness::{check, config, limits, pool, sh};
 
@@ -19,6 +19,7 @@ pub fn tests() -> Vec<Trial> {
         Trial::test("limits::fork_bomb_held_by_pids_max", fork_bomb),
         Trial::test("limits::output_over_fsize_is_sigxfsz", output_limit),
         Trial::test("limits::stack_limit", stack),
+        Trial::test("limits::fallback_without_cgroups", fallback),
     ]
 }
 
@@ -120,5 +121,37 @@ fn stack() -> Result<(), Failed> {
     let l = ExecLimits { stack_bytes: Some(102_400_000), ..limits() };
     let r = sh(&mut c, "ulimit -s", l)?;
     check(r.stdout.trim() == "100000", || format!("{r:?}"))?;
+    Ok(())
+}
+
+fn fallback() -> Result<(), Failed> {
+    let t = pool().info().cgroup_type;
+    check(t == 1 || t == 2, || "main pool has no cgroup".into())?;
+    let mut cfg = config();
+    cfg.cgroup = CgroupMode::Off;
+    cfg.pre_fork = 0;
+    cfg.containers_max = 1;
+    let p = Pool::new(cfg)?;
+    check(p.info().cgroup_type == 0, || format!("{:?}", p.info()))?;
+    let mut c = p.get()?;
+    let r = sh(&mut c, "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done", limits())?;
+    r.exited(0)?;
+    check(r.outcome.cpu_time_ns > 0 && r.outcome.memory_peak_bytes > 0, || {
+        format!("rusage: {r:?}")
+    })?;
+    // CPU: only RLIMIT_CPU = floor(0.3 s) + 1 = 1 s (soft = hard, so the kernel sends SIGKILL, or
+    // SIGXCPU), after about a second of CPU.
+    let l = ExecLimits { cpu_time_ns: Some(300 * MS), ..limits() };
+    let r = sh(&mut c, "exec sh -c 'while :; do :; done'", l)?;
+    let killed = matches!(r.outcome.status, WaitStatus::Signalled(9 | 24));
+    check(killed && r.outcome.cpu_limit_hit && r.outcome.cpu_time_ns >= 900 * MS, || {
+        format!("{r:?}")
+    })?;
+    // Memory: RLIMIT_DATA = limit + 16 KiB makes a large allocation fail instead of an OOM kill.
+    let l = ExecLimits { memory_bytes: Some(32 << 20), ..limits() };
+    let r = sh(&mut c, "exec dd if=/dev/zero of=/dev/null bs=256M count=1", l)?;
+    check(r.outcome.status == WaitStatus::Exited(1) && r.stderr.contains("memory"), || {
+        format!("{r:?}")
+    })?;
     Ok(())
 }
