@@ -1,0 +1,67 @@
+//! CPU accounting from `/proc`: listener discovery, descendants, user/system split.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use shardbox_bench::cpu::{MachineCpu, ProcessSet, pids_listening_on, read_proc_stat};
+
+#[test]
+fn finds_this_process_from_its_listening_port() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let pids = pids_listening_on(port).unwrap();
+    assert_eq!(pids, vec![std::process::id()]);
+    drop(listener);
+    assert!(ProcessSet::listening_on(port).is_err(), "nobody listens any more");
+}
+
+#[test]
+fn own_user_time_grows_while_spinning() {
+    let before = read_proc_stat(std::process::id()).unwrap();
+    let begin = Instant::now();
+    let mut x = 0u64;
+    while begin.elapsed() < Duration::from_millis(300) {
+        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+    let after = read_proc_stat(std::process::id()).unwrap();
+    assert!(after.utime > before.utime, "{before:?} -> {after:?}");
+}
+
+#[test]
+fn descendants_are_charged_to_their_root() {
+    use std::os::unix::process::CommandExt as _;
+    // The root only waits; a child subshell spins (a bounded loop, and the whole process group
+    // is killed at the end). Its CPU must show up in the root's set.
+    let mut root = Command::new("sh")
+        .arg("-c")
+        .arg("(n=0; while [ $n -lt 20000000 ]; do n=$((n+1)); done) & wait")
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let group = rustix::process::Pid::from_raw(i32::try_from(root.id()).unwrap()).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let set = ProcessSet::new(vec![root.id()]).unwrap();
+    let first = set.sample().unwrap();
+    let children = first.pids().count();
+    std::thread::sleep(Duration::from_millis(400));
+    let second = set.sample().unwrap();
+    let used = second.since(&first);
+    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    root.wait().unwrap();
+    assert!(children >= 2, "root and the spinning child: {children}");
+    assert!(used.user_ns + used.system_ns > 0, "{used:?}");
+}
+
+#[test]
+fn a_missing_pid_is_refused() {
+    assert!(ProcessSet::new(vec![u32::MAX - 1]).is_err());
+}
+
+#[test]
+fn machine_counters_advance() {
+    let a = MachineCpu::read().unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let b = MachineCpu::read().unwrap();
+    assert!(b.total > a.total);
+    assert!((0.0..=100.0).contains(&b.steal_percent_since(&a)));
+}
