@@ -396,10 +396,9 @@ impl Container {
                 },
                 cpuset: limits.cpuset.clone(),
             };
-            if let Err(e) = cg.prepare(&cl) {
-                self.broken = true;
-                return Err(e.into());
-            }
+            // A refused limit (e.g. below what is charged already) fails this run only: the next
+            // `prepare` rewrites every limit.
+            cg.prepare(&cl)?;
         }
         let spec = ExecSpec {
             args: req.args.clone(),

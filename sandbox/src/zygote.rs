@@ -51,6 +51,14 @@ fn zygote_main() -> i32 {
     let stdin = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(0) };
     let Ok(sock) = sys::proc::dup_at_least(stdin.as_fd(), 3) else { return 2 };
     drop(stdin);
+    // Whatever else the server let through posix_spawn (an fd without O_CLOEXEC) goes now, so
+    // no container can inherit it.
+    let own = u32::try_from(sock.as_raw_fd()).unwrap_or(3);
+    if sys::proc::close_range(3, own.saturating_sub(1)).is_err()
+        || sys::proc::close_from(own.saturating_add(1)).is_err()
+    {
+        return 5;
+    }
     match std::fs::File::open("/dev/null") {
         Ok(null) => {
             // fd 0 is free now: File::open got the lowest free number, 0; keep it open.

@@ -236,6 +236,18 @@ pub fn close_from(first: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// `close_range(first, last, 0)`: closes every fd in `first..=last` (same caveat as
+/// [`close_from`]: only for fds nothing in this process owns).
+pub fn close_range(first: u32, last: u32) -> io::Result<()> {
+    if first > last {
+        return Ok(());
+    }
+    // SAFETY: no memory arguments.
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
+    cvt_long(ret)?;
+    Ok(())
+}
+
 /// `dup2(fd, target)` without O_CLOEXEC on the target (it is meant to survive exec).
 pub fn dup2(fd: RawFd, target: RawFd) -> io::Result<()> {
     // SAFETY: no memory arguments; the caller owns the target number after a fork.

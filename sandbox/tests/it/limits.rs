@@ -20,6 +20,7 @@ pub fn tests() -> Vec<Trial> {
         Trial::test("limits::output_over_fsize_is_sigxfsz", output_limit),
         Trial::test("limits::stack_limit", stack),
         Trial::test("limits::fallback_without_cgroups", fallback),
+        Trial::test("limits::cpuset_then_back_to_all", cpuset),
     ]
 }
 
@@ -153,5 +154,20 @@ fn fallback() -> Result<(), Failed> {
     check(r.outcome.status == WaitStatus::Exited(1) && r.stderr.contains("memory"), || {
         format!("{r:?}")
     })?;
+    Ok(())
+}
+
+fn cpuset() -> Result<(), Failed> {
+    let all = std::fs::read_to_string("/proc/self/status")?
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:").map(|v| v.trim().to_string()))
+        .unwrap_or_default();
+    let mut c = pool().get()?;
+    let l = ExecLimits { cpuset: Some("0".into()), ..limits() };
+    let r = sh(&mut c, "grep Cpus_allowed_list /proc/self/status | cut -f2", l)?;
+    check(r.stdout.trim() == "0", || format!("{r:?}"))?;
+    // The next run without a cpuset gets the parent's set back.
+    let r = sh(&mut c, "grep Cpus_allowed_list /proc/self/status | cut -f2", limits())?;
+    check(r.stdout.trim() == all, || format!("expected {all}: {r:?}"))?;
     Ok(())
 }
