@@ -16,6 +16,7 @@ pub fn tests() -> Vec<Trial> {
         Trial::test("isolation::dangerous_syscalls_get_sigsys", dangerous_syscalls),
         Trial::test("isolation::setuid_binary_gains_nothing", setuid),
         Trial::test("isolation::nothing_survives_a_reset", reset_clears),
+        Trial::test("isolation::posix_mqueues_do_not_survive_a_reset", mqueue_cleared),
     ]
 }
 
@@ -203,5 +204,28 @@ fn reset_clears() -> Result<(), Failed> {
         format!("files or processes left: {r:?}")
     })?;
     check(!shm_made || l.get(1) == Some(&"0"), || format!("SysV shm left: {r:?}"))?;
+    Ok(())
+}
+
+fn mqueue_cleared() -> Result<(), Failed> {
+    let Some(py) = python() else {
+        eprintln!("    python3 not installed: mqueue test skipped");
+        return Ok(());
+    };
+    let mut c = pool().get()?;
+    let script = "import ctypes,os,sys\nrt = ctypes.CDLL('librt.so.1', use_errno=True)\n\
+                  fd = rt.mq_open(b'/q', os.O_RDWR | (os.O_CREAT if sys.argv[1] == 'create' else 0), 0o600, None)\n\
+                  print(fd >= 0, ctypes.get_errno())\n";
+    c.copy_in(b"mq.py", script.as_bytes())?;
+    let r = crate::harness::run_args(&mut c, &[py, "mq.py", "create"], limits())?;
+    check(r.stdout.trim().starts_with("True"), || format!("mq_open create: {r:?}"))?;
+    let r = crate::harness::run_args(&mut c, &[py, "mq.py", "open"], limits())?;
+    check(r.stdout.trim().starts_with("True"), || {
+        format!("a queue persists between runs without reset: {r:?}")
+    })?;
+    c.reset()?;
+    c.copy_in(b"mq.py", script.as_bytes())?;
+    let r = crate::harness::run_args(&mut c, &[py, "mq.py", "open"], limits())?;
+    check(r.stdout.trim() == "False 2", || format!("queue left after reset: {r:?}"))?;
     Ok(())
 }
