@@ -5,6 +5,8 @@ set -euo pipefail
 
 # Debian packages the test suite uses (add one here, with the test that needs it).
 packages=()
+# qemu-riscv64: vm/tests/it/qemu_diff.rs runs the committed guest ELFs on it (differential test).
+packages+=(qemu-user)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -2,3 +2,4 @@
 
 mod fpu_oracle;
 mod fpu_prop;
+mod qemu_diff;
