@@ -396,7 +396,6 @@ pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         let server_before = config.server.as_ref().map(ProcessSet::sample).transpose();
         let client_before = read_proc_stat(self_pid);
         let machine_before = MachineCpu::read();
-        let window_start = Instant::now();
         if let Stop::Duration(_) = config.stop {
             std::thread::sleep(end.saturating_duration_since(Instant::now()));
         }
@@ -405,9 +404,12 @@ pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         let timed = matches!(config.stop, Stop::Duration(_));
         let early = timed.then(|| sample_end(config, self_pid));
         let results: Vec<WorkerResult> = handles.into_iter().map(|h| h.join()).collect();
-        let after = early.unwrap_or_else(|| sample_end(config, self_pid));
+        let (after, ended) = early.unwrap_or_else(|| sample_end(config, self_pid));
+        // The window the workers measured: from `measure_from` to `end` (timed), or to when the
+        // last worker finished (counted). CPU samples sit within a few ms of these instants.
+        let ended = if timed { end } else { ended };
         let before = (server_before, client_before, machine_before);
-        finish(results, after, before, window_start, probe, expect)
+        finish(results, (after, ended), before, measure_from, probe, expect)
     })
 }
 
