@@ -133,6 +133,14 @@ pub enum CompareError {
         /// How long we waited.
         waited_ms: u64,
     },
+    /// A started target exited before it accepted a connection.
+    #[error("target {name}: exited during start-up ({status})")]
+    Exited {
+        /// Target name.
+        name: String,
+        /// How it exited.
+        status: String,
+    },
     /// The target's processes could not be found.
     #[error("target {name}: {source}")]
     Processes {
@@ -261,7 +269,9 @@ pub fn compare(
                 )?;
             let pid = child.id();
             started.children.push(child);
-            wait_listening(&spec.name, target)?;
+            if let Some(child) = started.children.last_mut() {
+                wait_listening(&spec.name, target, child)?;
+            }
             ProcessSet::new(vec![pid])
         } else if let Some(pid) = spec.pid {
             ProcessSet::new(vec![pid])
@@ -324,11 +334,15 @@ pub fn compare(
     Ok(CompareResult { samples, summaries })
 }
 
-/// Waits until `target` accepts a TCP connection, up to `START_WAIT_MS_MAX`.
-fn wait_listening(name: &str, target: &Target) -> Result<(), CompareError> {
+/// Waits until `target` accepts a TCP connection, up to `START_WAIT_MS_MAX`, or until the
+/// started `child` exits.
+fn wait_listening(name: &str, target: &Target, child: &mut Child) -> Result<(), CompareError> {
     let begin = Instant::now();
     let bound = Duration::from_millis(START_WAIT_MS_MAX);
     while begin.elapsed() < bound {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(CompareError::Exited { name: name.into(), status: status.to_string() });
+        }
         let attempt = TcpStream::connect_timeout(
             &target.addr,
             Duration::from_millis(CONNECT_TIMEOUT_MS_MAX.min(500)),

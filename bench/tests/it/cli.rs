@@ -95,3 +95,15 @@ fn compare_writes_table_and_raw_csv() {
     assert_eq!(std::fs::read_to_string(&summary).unwrap().trim(), stdout.trim());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn compare_reports_a_start_command_that_exits() {
+    let out = bench()
+        .args(["compare", "--target", "gone=http://127.0.0.1:9/", "--start", "gone=exit 3"])
+        .args(["--rounds", "1", "--requests", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("exited during start-up"), "{stderr}");
+}
