@@ -20,7 +20,8 @@ fn bench(c: &mut Criterion) {
     let ops = operands();
     let mut group = c.benchmark_group("fpu");
     type Op = fn(u64, u64, Rounding) -> (u64, fpu::Flags);
-    let cases: [(&str, Op, fn(f64, f64) -> f64); 4] = [
+    type Host = fn(f64, f64) -> f64;
+    let cases: [(&str, Op, Host); 4] = [
         ("fadd_d", fpu::fadd_d, |a, b| a + b),
         ("fmul_d", fpu::fmul_d, |a, b| a * b),
         ("fdiv_d", fpu::fdiv_d, |a, b| a / b),
