@@ -16,8 +16,9 @@
 //! Layout: `format` (the two formats and unpacking), `round` (the only rounding code),
 //! `arith` (soft-float add/mul/div/sqrt/fma, correct in every mode), `fast` (round-to-nearest-even
 //! on host floats with exactly derived flags, used first when `rm` is RNE), `convert`,
-//! `compare`, `classify`. Nothing here decodes instructions or touches registers: the
-//! interpreter does that and calls these functions.
+//! `compare`, `classify`, and `state` ([`FpState`]: the f-registers and `fcsr` with its CSR
+//! accessors). Nothing here decodes instructions: the interpreter does that and calls these
+//! functions.
 //!
 //! ```
 //! use shardbox_vm::fpu::{self, Flags, Rounding};
@@ -37,11 +38,13 @@ mod convert;
 mod fast;
 mod format;
 mod round;
+mod state;
 
 use classify::SignOp;
 use compare::Compare;
 use convert::IntKind;
 use format::{Double, Format, Single};
+pub use state::{CSR_FCSR, CSR_FFLAGS, CSR_FRM, FpState};
 
 /// RISC-V's canonical single-precision NaN.
 pub const CANONICAL_NAN_S: u32 = 0x7fc0_0000;
