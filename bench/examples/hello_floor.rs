@@ -100,7 +100,7 @@ fn handle(conn: &mut Conn) -> bool {
         };
         conn.filled += n;
         let mut start = 0;
-        while let Some(at) = conn.buf.get(start..conn.filled).and_then(|b| find_head_end(b)) {
+        while let Some(at) = conn.buf.get(start..conn.filled).and_then(find_head_end) {
             conn.out.extend_from_slice(RESPONSE);
             start += at;
         }
