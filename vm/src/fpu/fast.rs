@@ -23,8 +23,10 @@
 //! `f32`. For division and square root this double rounding is harmless because 53 ≥ 2·24 + 2
 //! (Figueroa). For FMA the `f64` sum rounds once, so the one unsafe case is an `f64` sum that
 //! lands exactly on an `f32` tie while its TwoSum error is non-zero: that case goes to the soft
-//! path. Double-precision FMA always uses the soft path: deciding its exactness needs a
-//! three-term exact sum, which costs about as much as the soft path.
+//! path. Double-precision FMA takes the host's fused result `r` and decides exactness by
+//! comparing two exact two-term expansions: TwoProduct gives `a*b = u1 + u2` and TwoSum gives
+//! `r - c = d + e`, each with its first term the rounded value, so (a uniqueness argument) the
+//! values are equal, i.e. the FMA was exact, iff `u1 == d && u2 == e`.
 //!
 //! The alternative, reading the x86 MXCSR flags around each operation with inline assembly,
 //! would cover the directed modes too but needs `unsafe`, is x86-only, and `ldmxcsr` costs more
@@ -44,15 +46,15 @@ fn nx(inexact: bool) -> Flags {
     if inexact { Flags::NX } else { Flags::NONE }
 }
 
-/// Knuth's TwoSum: the rounded sum and whether it is inexact, or `None` if any step overflowed
-/// (the error term is then not finite).
+/// Knuth's TwoSum: the rounded sum `s` and its exact error `x + y - s`, or `None` if any step
+/// overflowed (the error term is then not finite).
 macro_rules! two_sum {
     ($x:expr, $y:expr) => {{
         let (x, y) = ($x, $y);
         let s = x + y;
         let bb = s - x;
         let err = (x - (s - bb)) + (y - bb);
-        if s.is_finite() && err.is_finite() { Some((s, err != 0.0)) } else { None }
+        if s.is_finite() && err.is_finite() { Some((s, err)) } else { None }
     }};
 }
 
@@ -62,8 +64,8 @@ pub(crate) fn add_d(a: u64, b: u64) -> Option<(u64, Flags)> {
     if !x.is_finite() || !y.is_finite() {
         return None;
     }
-    let (s, inexact) = two_sum!(x, y)?;
-    Some((s.to_bits(), nx(inexact)))
+    let (s, err) = two_sum!(x, y)?;
+    Some((s.to_bits(), nx(err != 0.0)))
 }
 
 /// FADD.S/FSUB.S under RNE.
@@ -72,8 +74,8 @@ pub(crate) fn add_s(a: u32, b: u32) -> Option<(u32, Flags)> {
     if !x.is_finite() || !y.is_finite() {
         return None;
     }
-    let (s, inexact) = two_sum!(x, y)?;
-    Some((s.to_bits(), nx(inexact)))
+    let (s, err) = two_sum!(x, y)?;
+    Some((s.to_bits(), nx(err != 0.0)))
 }
 
 /// FMUL.D under RNE.
@@ -203,7 +205,8 @@ pub(crate) fn fma_s(
     let z = if negate_addend { -z } else { z };
     // The sum of an exact product of singles and a single never underflows in f64, and an
     // exact zero gets the IEEE sign of zero from the host.
-    let (s, sum_inexact) = two_sum!(p, z)?;
+    let (s, err) = two_sum!(p, z)?;
+    let sum_inexact = err != 0.0;
     let r = s as f32;
     if s == 0.0 {
         return Some((r.to_bits(), Flags::NONE));
@@ -218,6 +221,47 @@ pub(crate) fn fma_s(
         return None;
     }
     Some((r.to_bits(), nx(sum_inexact || f64::from(r) != s)))
+}
+
+/// FMADD.D and friends under RNE: `(±a*b) ± c`.
+pub(crate) fn fma_d(
+    a: u64,
+    b: u64,
+    c: u64,
+    negate_product: bool,
+    negate_addend: bool,
+) -> Option<(u64, Flags)> {
+    let (x, y, z) = (f64::from_bits(a), f64::from_bits(b), f64::from_bits(c));
+    let x = if negate_product { -x } else { x };
+    let z = if negate_addend { -z } else { z };
+    if !x.is_finite() || !y.is_finite() || !z.is_finite() {
+        return None;
+    }
+    let r = x.mul_add(y, z);
+    if x == 0.0 || y == 0.0 {
+        // The product is an exact zero: the result is z (or a signed zero), exactly.
+        return Some((r.to_bits(), Flags::NONE));
+    }
+    // TwoProduct: a*b = u1 + u2 exactly, given normal factors and no underflow of u2.
+    if !x.is_normal() || !y.is_normal() {
+        return None;
+    }
+    let u1 = x * y;
+    if !u1.is_finite() || u1.abs() < RESIDUAL_PRODUCT_LOW || !r.is_finite() {
+        return None;
+    }
+    let u2 = x.mul_add(y, -u1);
+    // TwoSum: r - z = d + e exactly.
+    let (d, e) = two_sum!(r, -z)?;
+    let exact = d == u1 && e == u2;
+    if r == 0.0 && exact {
+        return Some((r.to_bits(), Flags::NONE));
+    }
+    // Results that might be tiny (UF) go to the soft path.
+    if r.abs() <= f64::MIN_POSITIVE {
+        return None;
+    }
+    Some((r.to_bits(), nx(!exact)))
 }
 
 #[cfg(test)]

@@ -405,24 +405,33 @@ pub fn fsqrt_d(a: u64, rm: Rounding) -> (u64, Flags) {
     arith::sqrt::<Double>(a, rm)
 }
 
+fn fma_d(a: u64, b: u64, c: u64, neg_prod: bool, neg_add: bool, rm: Rounding) -> (u64, Flags) {
+    if rm == Rounding::Rne
+        && let Some(r) = fast::fma_d(a, b, c, neg_prod, neg_add)
+    {
+        return r;
+    }
+    arith::fma::<Double>(a, b, c, neg_prod, neg_add, rm)
+}
+
 /// FMADD.D: `a*b + c`, rounded once.
 pub fn fmadd_d(a: u64, b: u64, c: u64, rm: Rounding) -> (u64, Flags) {
-    arith::fma::<Double>(a, b, c, false, false, rm)
+    fma_d(a, b, c, false, false, rm)
 }
 
 /// FMSUB.D: `a*b - c`, rounded once.
 pub fn fmsub_d(a: u64, b: u64, c: u64, rm: Rounding) -> (u64, Flags) {
-    arith::fma::<Double>(a, b, c, false, true, rm)
+    fma_d(a, b, c, false, true, rm)
 }
 
 /// FNMSUB.D: `-(a*b) + c`, rounded once.
 pub fn fnmsub_d(a: u64, b: u64, c: u64, rm: Rounding) -> (u64, Flags) {
-    arith::fma::<Double>(a, b, c, true, false, rm)
+    fma_d(a, b, c, true, false, rm)
 }
 
 /// FNMADD.D: `-(a*b) - c`, rounded once.
 pub fn fnmadd_d(a: u64, b: u64, c: u64, rm: Rounding) -> (u64, Flags) {
-    arith::fma::<Double>(a, b, c, true, true, rm)
+    fma_d(a, b, c, true, true, rm)
 }
 
 /// FMIN.D.

@@ -242,6 +242,13 @@ fn fused_multiply_add() {
     // Single rounding: (1 + 2^-12)^2 - 1 = 2^-11 + 2^-24 exactly in single.
     let x = 0x3f80_0800;
     assert_eq!(fmsub_s(x, x, S_ONE, RNE), (0x3a00_0000 | 0x0000_0800 >> 1, NONE));
+    // RNE double FMA (the host fast path): exact residues and an inexact sum.
+    let x = d(1.0 + 2f64.powi(-30));
+    let rounded_square = d(f64::from_bits(x) * f64::from_bits(x));
+    assert_eq!(fmsub_d(x, x, rounded_square, RNE), (d(2f64.powi(-60)), NONE));
+    assert_eq!(fmadd_d(d(1.0 / 3.0), d(3.0), d(-1.0), RNE), (d(-(2f64.powi(-54))), NONE));
+    assert_eq!(fmadd_d(d(0.1), d(0.1), D_ONE, RNE), (d(0.1f64.mul_add(0.1, 1.0)), NX));
+    assert_eq!(fnmadd_d(d(0.1), d(0.1), D_ONE, RNE), (d(-(0.1f64.mul_add(0.1, 1.0))), NX));
     // The sign conventions of the four forms.
     let (two, three, one) = (d(2.0), d(3.0), D_ONE);
     assert_eq!(fmadd_d(two, three, one, RNE).0, d(7.0));

@@ -118,6 +118,12 @@ proptest! {
         prop_assert_eq!(got(fpu::fdiv_d(a, b, rne)), oracle::div(D, a, b, 0));
         prop_assert_eq!(got(fpu::fsqrt_d(a, rne)), oracle::sqrt(D, a, 0));
         prop_assert_eq!(got(fpu::fmadd_d(a, b, c, rne)), oracle::fma(D, a, b, c, false, false, 0));
+        // Near-total cancellation: the result is the product's rounding error (exact), or
+        // that error plus a small addend.
+        let cancel = (-(x * y)).to_bits();
+        prop_assert_eq!(got(fpu::fmadd_d(a, b, cancel, rne)), oracle::fma(D, a, b, cancel, false, false, 0));
+        let near = (-(x * y) + z * 1e-12).to_bits();
+        prop_assert_eq!(got(fpu::fmsub_d(a, b, near, rne)), oracle::fma(D, a, b, near, false, true, 0));
         let (a, b, c) = ((x as f32).to_bits(), (y as f32).to_bits(), (z as f32).to_bits());
         let (a64, b64, c64) = (a.into(), b.into(), c.into());
         let got = |(v, f): (u32, Flags)| (u64::from(v), flags(f));
