@@ -32,6 +32,10 @@ for name in hello handler malloc_heavy fp; do
     "$strip" --strip-debug -o "prebuilt/c-$name.elf" "$tmp/c-$name.elf"
 done
 
+# FP test vectors (vm/tests/it/fpu_qemu.rs): freestanding, like the examples.
+"$cc" "${common[@]}" -ffreestanding -nostdlib -static -I . diff/fpvec.c -o "$tmp/diff-fpvec.elf"
+"$strip" -s -o prebuilt/diff-fpvec.elf "$tmp/diff-fpvec.elf"
+
 # Differential programs: static glibc, fully stripped.
 for name in int fp mem startup; do
     # -frounding-math: the FP program switches modes with fesetround; GCC must not fold.

@@ -2,4 +2,5 @@
 
 mod fpu_oracle;
 mod fpu_prop;
+mod fpu_qemu;
 mod qemu_diff;
