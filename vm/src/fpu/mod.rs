@@ -16,9 +16,9 @@
 //! Layout: `format` (the two formats and unpacking), `round` (the only rounding code),
 //! `arith` (soft-float add/mul/div/sqrt/fma, correct in every mode), `fast` (round-to-nearest-even
 //! on host floats with exactly derived flags, used first when `rm` is RNE), `convert`,
-//! `compare`, `classify`, and `state` ([`FpState`]: the f-registers and `fcsr` with its CSR
-//! accessors). Nothing here decodes instructions: the interpreter does that and calls these
-//! functions.
+//! `compare`, `classify`, `state` ([`FpState`]: the f-registers and `fcsr` with its CSR
+//! accessors) and [`insn`] (decoding and executing the OP-FP and fused instructions on an
+//! [`FpState`]). Memory, fetch and traps belong to the interpreter.
 //!
 //! ```
 //! use shardbox_vm::fpu::{self, Flags, Rounding};
@@ -37,6 +37,7 @@ mod compare;
 mod convert;
 mod fast;
 mod format;
+pub mod insn;
 mod round;
 mod state;
 
