@@ -5,9 +5,12 @@
 //! execution's operands, result register and `fflags`: about 200 000 lines. This test runs it
 //! under qemu (an implementation independent of ours and of the rational oracle) and
 //! recomputes every line with `fpu`, including the NaN-boxing of single results and of an
-//! improperly boxed single operand. It skips, saying why, when qemu-riscv64 is not installed.
+//! improperly boxed single operand. Every line is computed twice: with the `fpu` function of
+//! the mnemonic, and by encoding the instruction word from an independent table here and
+//! running it through `fpu::insn::decode` + `execute` on an `FpState`. It skips, saying why, when qemu-riscv64 is not installed.
 
-use shardbox_vm::fpu::{self, Flags, Rounding};
+use shardbox_vm::fpu::insn::{self, IntRegs};
+use shardbox_vm::fpu::{self, CSR_FRM, Flags, FpState, Rounding};
 use std::path::Path;
 use std::process::Command;
 
@@ -86,6 +89,100 @@ fn expected(op: &str, rm: Rounding, a: u64, b: u64, c: u64) -> Option<(u64, u8)>
     })
 }
 
+/// Encoding of each mnemonic: (opcode, funct5, fmt, rs2 field or None, funct3 or None for rm,
+/// destination is an x-register, rs1 is an x-register).
+fn encoding(op: &str) -> (u32, u32, u32, Option<u32>, Option<u32>, bool, bool) {
+    let (base, fmt) = match op.strip_suffix(".unboxed").unwrap_or(op) {
+        name if name.ends_with(".d") && !name.starts_with("fcvt.s.") => (name, 1),
+        name if name.starts_with("fcvt.d.") => (name, 1),
+        name => (name, 0),
+    };
+    let m = base.rsplit_once('.').map_or(base, |(m, _)| m);
+    match m {
+        "fadd" => (0x53, 0x00, fmt, None, None, false, false),
+        "fsub" => (0x53, 0x01, fmt, None, None, false, false),
+        "fmul" => (0x53, 0x02, fmt, None, None, false, false),
+        "fdiv" => (0x53, 0x03, fmt, None, None, false, false),
+        "fsqrt" => (0x53, 0x0b, fmt, Some(0), None, false, false),
+        "fsgnj" => (0x53, 0x04, fmt, None, Some(0), false, false),
+        "fsgnjn" => (0x53, 0x04, fmt, None, Some(1), false, false),
+        "fsgnjx" => (0x53, 0x04, fmt, None, Some(2), false, false),
+        "fmin" => (0x53, 0x05, fmt, None, Some(0), false, false),
+        "fmax" => (0x53, 0x05, fmt, None, Some(1), false, false),
+        "feq" => (0x53, 0x14, fmt, None, Some(2), true, false),
+        "flt" => (0x53, 0x14, fmt, None, Some(1), true, false),
+        "fle" => (0x53, 0x14, fmt, None, Some(0), true, false),
+        "fclass" => (0x53, 0x1c, fmt, Some(0), Some(1), true, false),
+        "fmadd" => (0x43, 0, fmt, None, None, false, false),
+        "fmsub" => (0x47, 0, fmt, None, None, false, false),
+        "fnmsub" => (0x4b, 0, fmt, None, None, false, false),
+        "fnmadd" => (0x4f, 0, fmt, None, None, false, false),
+        "fcvt.w" => (0x53, 0x18, fmt, Some(0), None, true, false),
+        "fcvt.wu" => (0x53, 0x18, fmt, Some(1), None, true, false),
+        "fcvt.l" => (0x53, 0x18, fmt, Some(2), None, true, false),
+        "fcvt.lu" => (0x53, 0x18, fmt, Some(3), None, true, false),
+        "fcvt.s" | "fcvt.d" => match base.rsplit_once('.').map(|(_, src)| src) {
+            Some("w") => (0x53, 0x1a, fmt, Some(0), None, false, true),
+            Some("wu") => (0x53, 0x1a, fmt, Some(1), None, false, true),
+            Some("l") => (0x53, 0x1a, fmt, Some(2), None, false, true),
+            Some("lu") => (0x53, 0x1a, fmt, Some(3), None, false, true),
+            // fcvt.s.d (fmt S, rs2 = D) and fcvt.d.s (fmt D, rs2 = S).
+            Some("d") => (0x53, 0x08, 0, Some(1), None, false, false),
+            Some("s") => (0x53, 0x08, 1, Some(0), None, false, false),
+            _ => panic!("unknown conversion {op}"),
+        },
+        _ => panic!("unknown mnemonic {op}"),
+    }
+}
+
+struct Regs([u64; 32]);
+
+impl IntRegs for Regs {
+    fn x(&self, index: u8) -> u64 {
+        if index == 0 { 0 } else { self.0[usize::from(index & 31)] }
+    }
+    fn set_x(&mut self, index: u8, value: u64) {
+        if index != 0 {
+            self.0[usize::from(index & 31)] = value;
+        }
+    }
+}
+
+/// Line `op rm a b c` executed as an instruction word through `fpu::insn`.
+fn via_insn(op: &str, rm: u32, a: u64, b: u64, c: u64) -> (u64, u8) {
+    let (opcode, funct5, fmt, rs2_field, funct3, x_dest, x_src) = encoding(op);
+    let (rd, rs1) = (if x_dest { 10 } else { 2 }, if x_src { 11 } else { 0 });
+    let rs2 = rs2_field.unwrap_or(1);
+    let funct3 = funct3.unwrap_or(7);
+    let word = (if opcode == 0x53 { funct5 << 27 } else { 3 << 27 })
+        | (fmt << 25)
+        | (rs2 << 20)
+        | (rs1 << 15)
+        | (funct3 << 12)
+        | (rd << 7)
+        | opcode;
+    let decoded = insn::decode(word).unwrap_or_else(|| panic!("{op}: {word:#010x} did not decode"));
+    let mut fp = FpState::default();
+    let mut x = Regs([0; 32]);
+    // Operands as the C program loads them: fmv.w.x (boxed) for singles, fmv.d.x otherwise.
+    let single_src = fmt == 0 && !op.ends_with(".unboxed") && op != "fcvt.s.d" || op == "fcvt.d.s";
+    for (reg, value) in [(0u8, a), (1, b), (3, c)] {
+        fp.set(reg, if single_src { fpu::box_s(value as u32) } else { value });
+    }
+    x.0[11] = a;
+    fp.csr_write(CSR_FRM, u64::from(rm));
+    insn::execute(&decoded, &mut fp, &mut x).expect("frm is 0..=4");
+    let result = if x_dest {
+        x.0[10]
+    } else if fmt == 0 && !op.ends_with(".unboxed") && op != "fcvt.s.d" {
+        // Read back with fmv.x.w.
+        fpu::fmv_x_w(fp.get(2))
+    } else {
+        fp.get(2)
+    };
+    (result, fp.fflags().bits())
+}
+
 #[test]
 fn fpu_matches_qemu_on_every_instruction() {
     let qemu_ok =
@@ -119,6 +216,12 @@ fn fpu_matches_qemu_on_every_instruction() {
             expected(op, rm, hex(a), hex(b), hex(c)).unwrap_or_else(|| panic!("unknown op {op}"));
         if got != want {
             mismatches.push(format!("{line}  (fpu: {:x} {:x})", got.0, got.1));
+        }
+        let (_, _, a, b, c) =
+            (fields[0], fields[1], hex(fields[2]), hex(fields[3]), hex(fields[4]));
+        let decoded = via_insn(op, rm as u32, a, b, c);
+        if decoded != want {
+            mismatches.push(format!("{line}  (fpu::insn: {:x} {:x})", decoded.0, decoded.1));
         }
         checked += 1;
     }
