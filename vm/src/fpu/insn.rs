@@ -92,6 +92,97 @@ pub enum FpOp {
     FcvtDS,
 }
 
+impl FpOp {
+    /// Every operation, in discriminant order: `FpOp::ALL[op as usize] == op`.
+    pub const ALL: [FpOp; 58] = {
+        use FpOp::*;
+        [
+            FaddS, FsubS, FmulS, FdivS, FsqrtS, FsgnjS, FsgnjnS, FsgnjxS, FminS, FmaxS, FeqS, FltS,
+            FleS, FclassS, FmvXW, FmvWX, FcvtWS, FcvtWuS, FcvtLS, FcvtLuS, FcvtSW, FcvtSWu, FcvtSL,
+            FcvtSLu, FmaddS, FmsubS, FnmsubS, FnmaddS, FaddD, FsubD, FmulD, FdivD, FsqrtD, FsgnjD,
+            FsgnjnD, FsgnjxD, FminD, FmaxD, FeqD, FltD, FleD, FclassD, FmvXD, FmvDX, FcvtWD,
+            FcvtWuD, FcvtLD, FcvtLuD, FcvtDW, FcvtDWu, FcvtDL, FcvtDLu, FmaddD, FmsubD, FnmsubD,
+            FnmaddD, FcvtSD, FcvtDS,
+        ]
+    };
+
+    /// The operation with discriminant `index` (for interpreters that pack it into a byte).
+    pub fn from_index(index: u8) -> Option<FpOp> {
+        Self::ALL.get(usize::from(index)).copied()
+    }
+}
+
+/// Which FP load or store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FpMemOp {
+    /// FLW: load 4 bytes, NaN-box them into `reg`.
+    Flw,
+    /// FLD: load 8 bytes into `reg`.
+    Fld,
+    /// FSW: store the low 4 bytes of `reg`, raw.
+    Fsw,
+    /// FSD: store the 8 bytes of `reg`.
+    Fsd,
+}
+
+/// A decoded FP load or store: `reg` is rd for loads, rs2 for stores; the address is
+/// `x[base] + offset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FpMem {
+    /// The operation.
+    pub op: FpMemOp,
+    /// The f-register loaded or stored.
+    pub reg: u8,
+    /// The base x-register.
+    pub base: u8,
+    /// The sign-extended 12-bit offset.
+    pub offset: i32,
+}
+
+impl FpMemOp {
+    /// The access width in bytes.
+    pub fn bytes(self) -> u32 {
+        match self {
+            FpMemOp::Flw | FpMemOp::Fsw => 4,
+            FpMemOp::Fld | FpMemOp::Fsd => 8,
+        }
+    }
+
+    /// The f-register value a load of `raw` (the bytes read, little-endian, zero-extended)
+    /// produces.
+    pub fn loaded(self, raw: u64) -> u64 {
+        match self {
+            // The low 32 bits are the single, by the truncation.
+            FpMemOp::Flw => super::box_s(raw as u32),
+            _ => raw,
+        }
+    }
+
+    /// The bytes (little-endian, in the low `bytes()` bytes) a store of register value `reg`
+    /// writes.
+    pub fn stored(self, reg: u64) -> u64 {
+        match self {
+            FpMemOp::Fsw => reg & 0xffff_ffff,
+            _ => reg,
+        }
+    }
+}
+
+/// Decodes LOAD-FP (0x07) and STORE-FP (0x27) words of F and D; `None` otherwise.
+pub fn decode_mem(x: u32) -> Option<FpMem> {
+    let base = reg(x, 15);
+    // The casts reinterpret the instruction word so the arithmetic shift sign-extends.
+    let i_imm = (x as i32) >> 20;
+    let s_imm = ((x as i32) >> 25 << 5) | field(x, 11, 7) as i32;
+    match (field(x, 6, 0), field(x, 14, 12)) {
+        (0x07, 2) => Some(FpMem { op: FpMemOp::Flw, reg: reg(x, 7), base, offset: i_imm }),
+        (0x07, 3) => Some(FpMem { op: FpMemOp::Fld, reg: reg(x, 7), base, offset: i_imm }),
+        (0x27, 2) => Some(FpMem { op: FpMemOp::Fsw, reg: reg(x, 20), base, offset: s_imm }),
+        (0x27, 3) => Some(FpMem { op: FpMemOp::Fsd, reg: reg(x, 20), base, offset: s_imm }),
+        _ => None,
+    }
+}
+
 /// A decoded register-to-register F/D instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FpInsn {
@@ -367,6 +458,34 @@ mod tests {
             let got = decode(word);
             assert_eq!(got, Some(FpInsn { op, rd, rs1, rs2, rs3, rm }), "{word:#010x}");
         }
+    }
+
+    #[test]
+    fn op_indices_round_trip() {
+        for (i, op) in FpOp::ALL.iter().enumerate() {
+            assert_eq!(*op as usize, i);
+            assert_eq!(FpOp::from_index(i as u8), Some(*op));
+        }
+        assert_eq!(FpOp::from_index(58), None);
+    }
+
+    #[test]
+    fn loads_and_stores() {
+        // flw ft1, -4(a0); fld fs0, 8(sp); fsw ft1, -4(a0); fsd fs0, 2040(sp) (from gas).
+        let flw = decode_mem(0xffc5_2087).expect("flw");
+        assert_eq!((flw.op, flw.reg, flw.base, flw.offset), (FpMemOp::Flw, 1, 10, -4));
+        let fld = decode_mem(0x0081_3407).expect("fld");
+        assert_eq!((fld.op, fld.reg, fld.base, fld.offset), (FpMemOp::Fld, 8, 2, 8));
+        let fsw = decode_mem(0xfe15_2e27).expect("fsw");
+        assert_eq!((fsw.op, fsw.reg, fsw.base, fsw.offset), (FpMemOp::Fsw, 1, 10, -4));
+        let fsd = decode_mem(0x7e81_3c27).expect("fsd");
+        assert_eq!((fsd.op, fsd.reg, fsd.base, fsd.offset), (FpMemOp::Fsd, 8, 2, 2040));
+        assert_eq!(decode_mem(0x0005_1087), None); // LOAD-FP funct3 1 (flh: no Zfh)
+        assert_eq!(decode_mem(0x0005_4087), None); // funct3 4 (flq)
+        assert_eq!(FpMemOp::Flw.loaded(0x3f80_0000), 0xffff_ffff_3f80_0000);
+        assert_eq!(FpMemOp::Fsw.stored(0x1234_5678_3f80_0000), 0x3f80_0000);
+        assert_eq!(FpMemOp::Fld.loaded(7), 7);
+        assert_eq!((FpMemOp::Fsw.bytes(), FpMemOp::Fsd.bytes()), (4, 8));
     }
 
     #[test]
