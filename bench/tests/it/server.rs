@@ -107,7 +107,7 @@ fn serve(mut conn: TcpStream, behaviour: Behaviour, served: &AtomicU64) {
             if filled - start < head + len {
                 break;
             }
-            let body = buf[start + head..start + head + len].to_vec();
+            let body = start + head..start + head + len;
             start += head + len;
             let index = served.fetch_add(1, Ordering::SeqCst);
             match behaviour {
@@ -136,7 +136,7 @@ fn serve(mut conn: TcpStream, behaviour: Behaviour, served: &AtomicU64) {
                         format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len())
                             .as_bytes(),
                     );
-                    out.extend_from_slice(&body);
+                    out.extend_from_slice(&buf[body]);
                 }
                 Behaviour::HangAfter(n) if index >= n => {
                     served.fetch_sub(1, Ordering::SeqCst);
