@@ -37,7 +37,7 @@ done
 "$strip" -s -o prebuilt/diff-fpvec.elf "$tmp/diff-fpvec.elf"
 
 # Differential programs: static glibc, fully stripped.
-for name in int fp mem startup; do
+for name in int fp mem startup kernels; do
     # -frounding-math: the FP program switches modes with fesetround; GCC must not fold.
     "$cc" "${common[@]}" -frounding-math -static "diff/$name.c" -o "$tmp/diff-$name.elf" -lm
     "$strip" -s -o "prebuilt/diff-$name.elf" "$tmp/diff-$name.elf"

@@ -28,6 +28,10 @@
 //! `r - c = d + e`, each with its first term the rounded value, so (a uniqueness argument) the
 //! values are equal, i.e. the FMA was exact, iff `u1 == d && u2 == e`.
 //!
+//! All of this assumes the host's default floating-point environment (round to nearest even,
+//! no flush-to-zero or denormals-are-zero), which Rust guarantees and nothing in shardbox
+//! changes; the property tests, run in the same environment, would catch a host that differs.
+//!
 //! The alternative, reading the x86 MXCSR flags around each operation with inline assembly,
 //! would cover the directed modes too but needs `unsafe`, is x86-only, and `ldmxcsr` costs more
 //! than the few extra flops used here; the directed modes are rare in practice.
