@@ -1,0 +1,4 @@
+//! Integration tests of `shardbox_http`, by concern.
+
+mod rules;
+mod support;
