@@ -1,10 +1,10 @@
-//! The `shardbox` server binary.
+//! The `shardbox` binary: `main` stays tiny; everything is in the `shardbox_engine` library.
 //!
-//! One pinned shard per core, each with its own io_uring ring, listener, connections and pools.
+//! Its first statement is the sandbox's helper-mode hook: when the binary is re-executed as the
+//! container helper, the hook runs it and never returns, before any shard allocates.
 
-fn main() {
+fn main() -> std::process::ExitCode {
     // First statement: in the container-helper mode this runs the zygote and never returns.
     shardbox_sandbox::zygote::hook();
-    eprintln!("shardbox: the engine is not built yet (issue #2)");
-    std::process::exit(1);
+    shardbox_engine::cli::main()
 }

@@ -1,0 +1,380 @@
+//! The command line: go-judge's flag names, Go's flag syntax, `ES_*` environment variables.
+//!
+//! `shardbox [flags]` runs the server (as does `shardbox serve [flags]`); other subcommands
+//! (e.g. a future `shardbox vm run <elf>`) are added to [`Command`] without changing that. Flags
+//! may be spelled `-flag value`, `-flag=value`, `--flag value` or `--flag=value`, as Go's flag
+//! package accepts: [`normalize_args`] rewrites a single leading dash of a known long name
+//! before clap parses. Booleans take `-silent`, `-silent=true` or `-silent=false`. Durations use
+//! Go's syntax (`300ms`, `10s`, `1m30s`). Each flag can also come from an environment variable
+//! named like go-judge's (`ES_HTTP_ADDR`, `ES_PARALLELISM`, `ES_AUTH_TOKEN`, ...); a flag on the
+//! command line wins.
+//!
+//! [`main`] parses, sets up logging (`tracing`; `-silent` turns it off, `-release` keeps info and
+//! above, `RUST_LOG` overrides both) and runs the server, returning the process exit code.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::config::{self, ServerConfig};
+use crate::limits;
+
+/// shardbox: a thread-per-core io_uring server that runs untrusted code (go-judge compatible).
+#[derive(Debug, Parser)]
+#[command(name = "shardbox", version, args_conflicts_with_subcommands = true)]
+#[command(
+    after_help = "Flags take one or two dashes (-http-addr or --http-addr), as go-judge's do.\n\
+Every flag can also be set from the environment variable shown; a flag given on the command line wins."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+/// Subcommands. Without one, `shardbox` runs the server.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default when no subcommand is given).
+    Serve(ServeArgs),
+}
+
+/// Flags of the server.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (host:port; ":5050" for all interfaces).
+    #[arg(
+        long = "http-addr",
+        env = "ES_HTTP_ADDR",
+        default_value = "localhost:5050",
+        value_name = "ADDR"
+    )]
+    pub http_addr: String,
+
+    /// Number of shards (threads, each pinned to a CPU with its own ring). Default: CPUs available.
+    #[arg(long, env = "ES_PARALLELISM", value_name = "N")]
+    pub parallelism: Option<usize>,
+
+    /// Require "Authorization: Bearer TOKEN" on protected routes. /version, /config, /healthz,
+    /// /metrics and /hello stay public.
+    #[arg(
+        long = "auth-token",
+        env = "ES_AUTH_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub auth_token: Option<String>,
+
+    /// Turn logging off.
+    #[arg(long, env = "ES_SILENT", num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true", value_name = "BOOL")]
+    pub silent: bool,
+
+    /// Release mode logging: info and above (default: debug and above).
+    #[arg(long, env = "ES_RELEASE", num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true", value_name = "BOOL")]
+    pub release: bool,
+
+    /// Connections per shard; beyond it new connections get 503 and are closed.
+    #[arg(long = "shard-conns-max", env = "ES_SHARD_CONNS_MAX", default_value_t = limits::SHARD_CONNS_DEFAULT,
+          value_name = "N")]
+    pub shard_conns_max: u32,
+
+    /// Close a keep-alive connection idle this long.
+    #[arg(long = "idle-timeout", env = "ES_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration,
+          value_name = "DURATION")]
+    pub idle_timeout: Duration,
+
+    /// Answer 408 and close when a request head takes longer than this from its first byte.
+    #[arg(long = "header-timeout", env = "ES_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration,
+          value_name = "DURATION")]
+    pub header_timeout: Duration,
+
+    /// Answer 408 and close when a request body pauses longer than this.
+    #[arg(long = "body-timeout", env = "ES_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration,
+          value_name = "DURATION")]
+    pub body_timeout: Duration,
+
+    /// Close a connection whose response makes no progress for this long (client not reading).
+    #[arg(long = "write-timeout", env = "ES_WRITE_TIMEOUT", default_value = "30s", value_parser = parse_duration,
+          value_name = "DURATION")]
+    pub write_timeout: Duration,
+
+    /// On SIGTERM/SIGINT, wait this long for in-flight requests before closing everything.
+    #[arg(long = "shutdown-timeout", env = "ES_SHUTDOWN_TIMEOUT", default_value = "30s",
+          value_parser = parse_duration, value_name = "DURATION")]
+    pub shutdown_timeout: Duration,
+
+    /// Largest request head in bytes (431 beyond).
+    #[arg(long = "header-bytes-max", env = "ES_HEADER_BYTES_MAX",
+          default_value_t = shardbox_http::limits::HEADER_BYTES_MAX, value_name = "BYTES")]
+    pub header_bytes_max: usize,
+
+    /// Most header lines in a request (431 beyond).
+    #[arg(long = "headers-count-max", env = "ES_HEADERS_COUNT_MAX",
+          default_value_t = shardbox_http::limits::HEADERS_COUNT_MAX, value_name = "N")]
+    pub headers_count_max: usize,
+
+    /// Largest request body in bytes (413 beyond).
+    #[arg(long = "body-bytes-max", env = "ES_BODY_BYTES_MAX", default_value_t = shardbox_http::limits::BODY_BYTES_MAX,
+          value_name = "BYTES")]
+    pub body_bytes_max: u64,
+
+    /// Provided receive buffers per shard (a power of two).
+    #[arg(long = "recv-buffers", env = "ES_RECV_BUFFERS", default_value_t = limits::RECV_BUFFERS_DEFAULT,
+          value_name = "N")]
+    pub recv_buffers: u32,
+
+    /// Bytes per provided receive buffer.
+    #[arg(long = "recv-buffer-bytes", env = "ES_RECV_BUFFER_BYTES", default_value_t = limits::RECV_BUFFER_BYTES_DEFAULT,
+          value_name = "BYTES")]
+    pub recv_buffer_bytes: u32,
+
+    /// listen(2) backlog per shard.
+    #[arg(long = "listen-backlog", env = "ES_LISTEN_BACKLOG", default_value_t = limits::LISTEN_BACKLOG,
+          value_name = "N")]
+    pub listen_backlog: i32,
+
+    /// Pin each shard to its own CPU.
+    #[arg(long = "pin-shards", env = "ES_PIN_SHARDS", num_args = 0..=1, require_equals = true,
+          default_value = "true", default_missing_value = "true", value_name = "BOOL")]
+    pub pin_shards: bool,
+}
+
+/// Parses a Go duration: a sequence of decimal numbers with units `ns`, `us`/`µs`, `ms`, `s`,
+/// `m`, `h` (e.g. `1m30s`, `1.5s`, `300ms`); a bare `0` is zero.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if text.is_empty() {
+        return Err("empty duration".to_owned());
+    }
+    let mut total = 0f64;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_len =
+            rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        if number_len == 0 {
+            return Err(format!("invalid duration {text:?}: expected a number"));
+        }
+        let (number, after) = rest.split_at(number_len);
+        let value: f64 = number.parse().map_err(|_| format!("invalid duration {text:?}"))?;
+        let unit_len = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_len);
+        let scale = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "" => return Err(format!("missing unit in duration {text:?} (e.g. 10s, 500ms)")),
+            other => return Err(format!("unknown unit {other:?} in duration {text:?}")),
+        };
+        total += value * scale;
+        rest = after;
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| format!("duration {text:?} out of range"))
+}
+
+/// Rewrites `-name` / `-name=value` to `--name` / `--name=value` for every long flag the
+/// command knows, as Go's flag package accepts both. Stops at `--`.
+pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let command = Cli::command();
+    let mut long_names: Vec<String> = Vec::new();
+    let mut collect = |cmd: &clap::Command| {
+        for arg in cmd.get_arguments() {
+            if let Some(long) = arg.get_long() {
+                long_names.push(long.to_owned());
+            }
+        }
+    };
+    collect(&command);
+    for sub in command.get_subcommands() {
+        collect(sub);
+    }
+    long_names.extend(["help".to_owned(), "version".to_owned()]);
+    let mut done = false;
+    args.into_iter()
+        .enumerate()
+        .map(|(position, arg)| {
+            if position == 0 || done {
+                return arg;
+            }
+            if arg == "--" {
+                done = true;
+                return arg;
+            }
+            match arg.strip_prefix('-') {
+                Some(rest) if !rest.starts_with('-') => {
+                    let name = rest.split('=').next().unwrap_or(rest);
+                    if name.len() > 1 && long_names.iter().any(|long| long == name) {
+                        format!("-{arg}")
+                    } else {
+                        arg
+                    }
+                }
+                _ => arg,
+            }
+        })
+        .collect()
+}
+
+impl ServeArgs {
+    /// The server configuration these flags describe.
+    pub fn to_config(&self) -> Result<ServerConfig, config::ConfigError> {
+        let defaults = ServerConfig::default();
+        Ok(ServerConfig {
+            addr: config::resolve_addr(&self.http_addr)?,
+            parallelism: self.parallelism.unwrap_or(defaults.parallelism),
+            auth_token: self.auth_token.clone().filter(|token| !token.is_empty()),
+            shard_conns_max: self.shard_conns_max,
+            idle_timeout: self.idle_timeout,
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            write_timeout: self.write_timeout,
+            shutdown_timeout: self.shutdown_timeout,
+            header_bytes_max: self.header_bytes_max,
+            headers_count_max: self.headers_count_max,
+            body_bytes_max: self.body_bytes_max,
+            recv_buffers: self.recv_buffers,
+            recv_buffer_bytes: self.recv_buffer_bytes,
+            listen_backlog: self.listen_backlog,
+            pin_shards: self.pin_shards,
+            handle_signals: true,
+            routes: defaults.routes,
+        })
+    }
+}
+
+fn init_logging(args: &ServeArgs) {
+    if args.silent {
+        return;
+    }
+    let default = if args.release { "info" } else { "debug" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .try_init();
+}
+
+/// Parses `args` (program name first).
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, clap::Error> {
+    let matches = Cli::command().try_get_matches_from(normalize_args(args))?;
+    Cli::from_arg_matches(&matches)
+}
+
+/// Entry point of the `shardbox` binary: parse, log, serve. Returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = match parse(std::env::args()) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let args = match &cli.command {
+        Some(Command::Serve(args)) => args,
+        None => &cli.serve,
+    };
+    init_logging(args);
+    let config = match args.to_config().and_then(|config| config.validate().map(|()| config)) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("shardbox: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match crate::server::run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "shardbox failed");
+            eprintln!("shardbox: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        std::iter::once("shardbox").chain(list.iter().copied()).map(str::to_owned).collect()
+    }
+
+    fn serve(list: &[&str]) -> ServeArgs {
+        let cli = parse(args(list)).expect("parses");
+        match cli.command {
+            Some(Command::Serve(args)) => args,
+            None => cli.serve,
+        }
+    }
+
+    #[test]
+    fn single_and_double_dashes_both_work() {
+        let a =
+            serve(&["-http-addr", "127.0.0.1:1", "-parallelism=3", "--auth-token", "t", "-silent"]);
+        assert_eq!(a.http_addr, "127.0.0.1:1");
+        assert_eq!(a.parallelism, Some(3));
+        assert_eq!(a.auth_token.as_deref(), Some("t"));
+        assert!(a.silent);
+        let b = serve(&["--http-addr=127.0.0.1:2", "-release=true", "-silent=false"]);
+        assert_eq!(b.http_addr, "127.0.0.1:2");
+        assert!(b.release);
+        assert!(!b.silent);
+    }
+
+    #[test]
+    fn defaults_match_the_embedded_config() {
+        let a = serve(&[]);
+        assert_eq!(a.http_addr, "localhost:5050");
+        let config = a.to_config().expect("config");
+        let defaults = ServerConfig::default();
+        assert_eq!(config.shard_conns_max, defaults.shard_conns_max);
+        assert_eq!(config.idle_timeout, defaults.idle_timeout);
+        assert_eq!(config.header_timeout, defaults.header_timeout);
+        assert_eq!(config.body_timeout, defaults.body_timeout);
+        assert_eq!(config.write_timeout, defaults.write_timeout);
+        assert_eq!(config.shutdown_timeout, defaults.shutdown_timeout);
+        assert_eq!(config.body_bytes_max, defaults.body_bytes_max);
+        assert!(config.addr.ip().is_loopback());
+        assert_eq!(config.addr.port(), 5050);
+        config.validate().expect("valid");
+    }
+
+    #[test]
+    fn subcommand_and_flags_coexist() {
+        let a = serve(&["serve", "-idle-timeout", "1m30s"]);
+        assert_eq!(a.idle_timeout, Duration::from_secs(90));
+        assert!(parse(args(&["-no-such-flag"])).is_err());
+        assert!(parse(args(&["-parallelism", "x"])).is_err());
+    }
+
+    #[test]
+    fn only_known_names_are_rewritten() {
+        let out = normalize_args(args(&["-http-addr=x", "-h", "-V", "-x", "--", "-silent"]));
+        assert_eq!(out, args(&["--http-addr=x", "-h", "-V", "-x", "--", "-silent"]));
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_duration("300ms"), Ok(Duration::from_millis(300)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

@@ -1,0 +1,129 @@
+//! Every named limit of the engine, with its unit last, and the relations between them.
+//!
+//! The `*_DEFAULT` values are what `shardbox` uses when no flag or environment variable says
+//! otherwise; `*_MAX`/`*_MIN` bound what a flag may ask for. `config::ServerConfig::validate`
+//! checks a configuration against these before any shard starts. HTTP framing limits (head
+//! bytes, header count, body bytes) are `shardbox_http::Limits`; the engine only chooses their
+//! values.
+
+use std::time::Duration;
+
+/// Most shards (threads, rings) one server runs.
+pub const SHARDS_MAX: usize = 1024;
+
+/// Default connections one shard keeps open; beyond it new connections get 503 and a close.
+pub const SHARD_CONNS_DEFAULT: u32 = 8192;
+/// Most connections a shard may be configured to hold. Each needs up to
+/// [`OPS_PER_CONN_MAX`] ring slots, and a CQ holds at most [`CQ_ENTRIES_MAX`].
+pub const SHARD_CONNS_MAX: u32 = 20_000;
+/// Fewest connections per shard (so a shard can serve at all).
+pub const SHARD_CONNS_MIN: u32 = 1;
+
+/// Ring ops one connection can have in flight at once: its multishot recv, one send, and one
+/// cancel or shutdown (a close is only pushed once the others are done).
+pub const OPS_PER_CONN_MAX: u32 = 3;
+/// Ring ops the shard itself keeps in flight besides connections: accept, the timer, the
+/// timer update, the wake-up read, the signal read, and the cancels of shutdown.
+pub const SHARD_OPS_RESERVED: u32 = 16;
+/// Connections being refused with a 503 at once (each holds one send op).
+pub const SHED_IN_FLIGHT_MAX: u32 = 256;
+/// Ring ops the executor's tasks may have in flight at once, per shard (each may also have
+/// a cancel in flight).
+pub const EXECUTOR_OPS_MAX: u32 = 2048;
+/// Tasks alive at once on one shard's executor.
+pub const EXECUTOR_TASKS_MAX: u32 = 16_384;
+
+/// Largest completion queue the kernel accepts (`IORING_MAX_CQ_ENTRIES`).
+pub const CQ_ENTRIES_MAX: u32 = 65_536;
+/// Submission queue entries per ring (submissions of one loop iteration; a full SQ is flushed).
+pub const SQ_ENTRIES: u32 = 4096;
+/// Completions moved out of the CQ per drain call.
+pub const DRAIN_BATCH_MAX: usize = 1024;
+
+/// Default provided receive buffers per shard.
+pub const RECV_BUFFERS_DEFAULT: u32 = 2048;
+/// Most provided receive buffers per shard (the kernel's limit for one buffer ring).
+pub const RECV_BUFFERS_MAX: u32 = 32_768;
+/// Default bytes per provided receive buffer.
+pub const RECV_BUFFER_BYTES_DEFAULT: u32 = 4096;
+/// Smallest receive buffer: a request line and a Host header fit.
+pub const RECV_BUFFER_BYTES_MIN: u32 = 512;
+/// Largest receive buffer.
+pub const RECV_BUFFER_BYTES_MAX: u32 = 1 << 20;
+
+/// Default keep-alive idle timeout: a connection with no request in progress is closed after it.
+pub const IDLE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(60);
+/// Default time from the first byte of a request to the end of its head (slowloris guard).
+pub const HEADER_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
+/// Default longest gap between two reads of a request body.
+pub const BODY_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
+/// Default longest a send may go without progress (client that never reads).
+pub const WRITE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
+/// Default time graceful shutdown waits for in-flight requests before closing everything.
+pub const SHUTDOWN_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
+/// How long a connection closed after an error response keeps reading (and discarding) so the
+/// client sees the response rather than a reset.
+pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+/// Shortest configurable timeout.
+pub const TIMEOUT_MIN: Duration = Duration::from_millis(1);
+/// Longest configurable timeout (a day).
+pub const TIMEOUT_MAX: Duration = Duration::from_secs(86_400);
+/// Re-arming the timer earlier than already armed is skipped unless it gains at least this
+/// much; timeouts fire at most this late.
+pub const TIMER_SLACK: Duration = Duration::from_millis(5);
+
+/// Default responses queued on one connection before it stops parsing pipelined requests.
+pub const PIPELINE_DEPTH_MAX: u32 = 128;
+/// Bytes of responses queued on one connection before it stops parsing pipelined requests.
+pub const CONN_OUTPUT_BYTES_MAX: usize = 256 * 1024;
+/// Capacity of a pooled connection output buffer.
+pub const CONN_BUFFER_BYTES: usize = 4096;
+/// Pooled output buffers a shard keeps (beyond that, returned buffers are freed).
+pub const BUFFER_POOL_COUNT_MAX: usize = 4096;
+/// A pooled buffer that grew beyond this is freed instead of pooled.
+pub const POOLED_BUFFER_BYTES_MAX: usize = 64 * 1024;
+
+/// Default `listen(2)` backlog per shard.
+pub const LISTEN_BACKLOG: i32 = 4096;
+
+/// Longest `-auth-token` accepted.
+pub const AUTH_TOKEN_BYTES_MAX: usize = 4096;
+
+/// Largest `-body-bytes-max` accepted (1 GiB): bodies are buffered in memory.
+pub const BODY_BYTES_LIMIT: u64 = 1 << 30;
+
+/// Header storage tried first on the stack for each request (retried with
+/// [`HEADERS_STORAGE`] when a request has more).
+pub const HEADERS_FAST_STORAGE: usize = 24;
+/// Bytes waiting in a connection's input buffer while it cannot parse (deferred request or
+/// full output) before its recv is paused.
+pub const CONN_INPUT_PAUSE_BYTES: usize = 64 * 1024;
+
+/// Headers one request may carry (storage per shard; `shardbox_http` enforces the count).
+pub const HEADERS_STORAGE: usize = 128;
+
+// A shard at its connection cap still fits in the CQ with its own ops and the executor's.
+const _: () = assert!(
+    SHARD_CONNS_MAX * OPS_PER_CONN_MAX
+        + SHARD_OPS_RESERVED
+        + SHED_IN_FLIGHT_MAX
+        + 2 * EXECUTOR_OPS_MAX
+        <= CQ_ENTRIES_MAX
+);
+const _: () =
+    assert!(SHARD_CONNS_MIN <= SHARD_CONNS_DEFAULT && SHARD_CONNS_DEFAULT <= SHARD_CONNS_MAX);
+const _: () = assert!(SQ_ENTRIES.is_power_of_two() && SQ_ENTRIES <= CQ_ENTRIES_MAX);
+const _: () =
+    assert!(RECV_BUFFERS_DEFAULT.is_power_of_two() && RECV_BUFFERS_DEFAULT <= RECV_BUFFERS_MAX);
+const _: () = assert!(RECV_BUFFERS_MAX.is_power_of_two());
+const _: () = assert!(
+    RECV_BUFFER_BYTES_MIN <= RECV_BUFFER_BYTES_DEFAULT
+        && RECV_BUFFER_BYTES_DEFAULT <= RECV_BUFFER_BYTES_MAX
+);
+const _: () = assert!(CONN_BUFFER_BYTES <= POOLED_BUFFER_BYTES_MAX);
+const _: () = assert!(POOLED_BUFFER_BYTES_MAX <= CONN_OUTPUT_BYTES_MAX);
+const _: () = assert!(TIMEOUT_MIN.as_nanos() < IDLE_TIMEOUT_DEFAULT.as_nanos());
+const _: () = assert!(IDLE_TIMEOUT_DEFAULT.as_nanos() <= TIMEOUT_MAX.as_nanos());
+const _: () = assert!(HEADERS_STORAGE >= shardbox_http::limits::HEADERS_COUNT_MAX);
+const _: () = assert!(shardbox_http::limits::BODY_BYTES_MAX <= BODY_BYTES_LIMIT);
+const _: () = assert!(HEADERS_FAST_STORAGE <= HEADERS_STORAGE);

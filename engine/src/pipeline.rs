@@ -1,0 +1,563 @@
+//! Requests on one connection, in order: parse in place, frame the body, route, answer.
+//!
+//! [`Shard::input`] takes the bytes of one recv completion. When nothing is buffered, requests
+//! are parsed straight out of the provided buffer (no copy); only an incomplete tail is copied
+//! into the connection's `inbuf`. Each complete request is routed and its handler called; an
+//! inline answer is appended to the connection's `out`, so every response produced by one recv
+//! leaves in one send (pipelining for free). A deferred answer ([`Reply::Later`]) puts the
+//! connection in `Phase::Deferred`: parsing stops, later requests wait in `inbuf`, and the
+//! task's response is written in order when it arrives (`Shard::deliver`).
+//!
+//! Bodies: a `Content-Length` body is handed to the handler as a slice once all of it is in;
+//! a chunked body is decoded incrementally into the connection's `body` buffer. Both are bounded
+//! by `body_bytes_max` (413). Parse errors get their status and `{"error":"<reason>"}`, then the
+//! connection closes after lingering.
+//!
+//! Nothing here touches the ring: it only changes connection state and marks the connection
+//! dirty; the shard's flush submits what is needed. (The provided buffer being parsed is borrowed
+//! from the ring meanwhile.)
+
+use std::rc::Rc;
+
+use shardbox_http::{
+    BodyKind, CONTINUE_100, ChunkedDecoder, Header, ParseError, Parsed, Request, ResponseWriter,
+    Version, parse_request,
+};
+
+use crate::conn::{BodyFraming, Life, Phase};
+use crate::limits::{self, HEADERS_FAST_STORAGE, HEADERS_STORAGE};
+use crate::router::{Access, Exchange, Reply, Response};
+use crate::shard::{Delivery, Shard};
+
+/// What parsing one request did.
+enum Step {
+    /// A request was answered (or deferred); it took this many bytes.
+    Done(usize),
+    /// The request is incomplete: keep the bytes and wait for more.
+    More,
+    /// The connection will close: drop the remaining input.
+    Discard,
+}
+
+/// Parses a head with small header storage on the stack, retrying with the full storage only
+/// when a request has more headers than the small one holds.
+macro_rules! with_parsed {
+    ($limits:expr, $buf:expr, |$parsed:ident| $body:expr) => {{
+        let mut small = [Header::EMPTY; HEADERS_FAST_STORAGE];
+        match parse_request($buf, &mut small, &$limits) {
+            Err(ParseError::TooManyHeaders { max }) if max < $limits.headers_count_max => {
+                let mut big = [Header::EMPTY; HEADERS_STORAGE];
+                let $parsed = parse_request($buf, &mut big, &$limits);
+                $body
+            }
+            $parsed => $body,
+        }
+    }};
+}
+
+/// Constant-time comparison (the auth token must not leak through timing).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Appends `{"error":"<reason>"}` with `status`, plus an `Allow` header for 405.
+fn write_error(
+    out: &mut Vec<u8>,
+    date: &shardbox_http::DateCache,
+    version: Version,
+    keep_alive: bool,
+    status: u16,
+    reason: &str,
+    allow: Option<&str>,
+) {
+    let mut body = [0u8; 256];
+    let owned;
+    let body: &[u8] = match crate::response::json_error_body(&mut body, reason) {
+        Some(len) => &body[..len],
+        None => {
+            owned = Response::json_error(status, reason).body;
+            &owned
+        }
+    };
+    let mut writer = ResponseWriter::new(out, status, version, date);
+    let _ = writer.header(b"Content-Type", b"application/json");
+    if let Some(allow) = allow {
+        let _ = writer.header(b"Allow", allow.as_bytes());
+    }
+    writer.finish(keep_alive, body);
+}
+
+impl Shard {
+    /// Handles the bytes of one recv completion on connection `index`.
+    pub(crate) fn input(&mut self, index: u32, data: &[u8]) {
+        let conn = self.conns.get_mut(index);
+        if conn.life != Life::Open || conn.close_after_flush {
+            return; // lingering, closing, or closing after its last response: discard
+        }
+        if conn.inbuf.is_empty() && matches!(conn.phase, Phase::Idle) && conn.can_parse() {
+            let consumed = self.process(index, data);
+            let rest = data.get(consumed..).unwrap_or(&[]);
+            if !rest.is_empty() {
+                self.stash(index, rest);
+            }
+        } else {
+            self.stash(index, data);
+            self.resume(index);
+        }
+    }
+
+    /// Keeps bytes that cannot be answered yet; asks to pause reading when too much waits.
+    fn stash(&mut self, index: u32, bytes: &[u8]) {
+        let conn = self.conns.get_mut(index);
+        if conn.life != Life::Open || conn.close_after_flush {
+            return;
+        }
+        conn.inbuf.extend_from_slice(bytes);
+        if !conn.can_parse()
+            && conn.inbuf.len() > limits::CONN_INPUT_PAUSE_BYTES
+            && !conn.recv_paused
+        {
+            conn.wants_pause = true;
+        }
+    }
+
+    /// Parses what waits in `inbuf` if the connection can take more requests; re-arms a paused
+    /// recv.
+    pub(crate) fn resume(&mut self, index: u32) {
+        let conn = self.conns.get_mut(index);
+        if conn.life != Life::Open {
+            return;
+        }
+        if conn.recv_paused && conn.can_parse() {
+            conn.recv_paused = false;
+            conn.needs_recv = true;
+            self.mark_dirty(index);
+        }
+        let conn = self.conns.get_mut(index);
+        if conn.inbuf.is_empty() || !conn.can_parse() {
+            return;
+        }
+        let mut buf = std::mem::take(&mut conn.inbuf);
+        let consumed = self.process(index, &buf);
+        let conn = self.conns.get_mut(index);
+        if conn.life != Life::Open || conn.close_after_flush {
+            buf.clear();
+        } else {
+            buf.drain(..consumed.min(buf.len()));
+        }
+        conn.inbuf = buf;
+    }
+
+    /// Answers every complete request at the start of `buf`; returns the bytes consumed.
+    fn process(&mut self, index: u32, buf: &[u8]) -> usize {
+        let mut pos = 0;
+        while pos < buf.len() && self.conns.get(index).can_parse() {
+            let rest = &buf[pos..];
+            let step = if matches!(self.conns.get(index).phase, Phase::Body { .. }) {
+                assert_eq!(pos, 0, "a request with a partial body must start the buffer");
+                self.continue_body(index, rest)
+            } else {
+                self.parse_next(index, rest)
+            };
+            match step {
+                Step::Done(consumed) => pos += consumed,
+                Step::More => break,
+                Step::Discard => return buf.len(),
+            }
+        }
+        pos
+    }
+
+    fn parse_next(&mut self, index: u32, rest: &[u8]) -> Step {
+        let limits = self.settings.limits;
+        with_parsed!(limits, rest, |parsed| self.on_head(index, rest, parsed))
+    }
+
+    fn on_head(
+        &mut self,
+        index: u32,
+        rest: &[u8],
+        parsed: Result<Parsed<Request<'_, '_>>, ParseError>,
+    ) -> Step {
+        let (request, head_len) = match parsed {
+            Ok(Parsed::Complete { request, head_len }) => (request, head_len),
+            Ok(Parsed::Partial) => {
+                self.conns.get_mut(index).phase = Phase::Head;
+                return Step::More;
+            }
+            Err(error) => {
+                self.fail(index, error.status(), error.reason(), Version::Http11);
+                return Step::Discard;
+            }
+        };
+        let after = &rest[head_len..];
+        match request.body {
+            BodyKind::None => self.dispatch(index, &request, &[], head_len),
+            BodyKind::Length(length) => match usize::try_from(length) {
+                Ok(length) if after.len() >= length => {
+                    self.dispatch(index, &request, &after[..length], head_len + length)
+                }
+                _ => {
+                    self.conns.get_mut(index).phase =
+                        Phase::Body { head_len, framing: BodyFraming::Length(length) };
+                    self.maybe_continue(index, &request);
+                    Step::More
+                }
+            },
+            BodyKind::Chunked => {
+                let mut decoder = ChunkedDecoder::new(&self.settings.limits);
+                self.conns.get_mut(index).body.clear();
+                match self.decode_chunks(index, &mut decoder, after, 0) {
+                    Ok((raw, true)) => {
+                        let body = std::mem::take(&mut self.conns.get_mut(index).body);
+                        let step = self.dispatch(index, &request, &body, head_len + raw);
+                        self.put_body_back(index, body);
+                        step
+                    }
+                    Ok((raw, false)) => {
+                        let framing = BodyFraming::Chunked { decoder, raw };
+                        self.conns.get_mut(index).phase = Phase::Body { head_len, framing };
+                        self.maybe_continue(index, &request);
+                        Step::More
+                    }
+                    Err(error) => {
+                        self.fail(index, error.status(), error.reason(), request.version);
+                        Step::Discard
+                    }
+                }
+            }
+        }
+    }
+
+    fn put_body_back(&mut self, index: u32, mut body: Vec<u8>) {
+        body.clear();
+        let conn = self.conns.get_mut(index);
+        if conn.body.capacity() == 0 {
+            conn.body = body;
+        }
+    }
+
+    /// Decodes chunked framing from `input`, appending data to the connection's `body`.
+    /// `raw_before` is how much was consumed by earlier calls. Returns the total consumed and
+    /// whether the body is complete.
+    fn decode_chunks(
+        &mut self,
+        index: u32,
+        decoder: &mut ChunkedDecoder,
+        input: &[u8],
+        raw_before: usize,
+    ) -> Result<(usize, bool), ParseError> {
+        let conn = self.conns.get_mut(index);
+        let mut pos = 0;
+        loop {
+            let decoded = decoder.decode(&input[pos..])?;
+            let start = pos + decoded.data.start;
+            let end = pos + decoded.data.end;
+            conn.body.extend_from_slice(&input[start..end]);
+            pos += decoded.consumed;
+            if decoded.done {
+                return Ok((raw_before + pos, true));
+            }
+            if decoded.consumed == 0 || pos >= input.len() {
+                break;
+            }
+        }
+        let raw = raw_before + pos;
+        // Framing can outweigh data (one-byte chunks): bound the raw bytes kept, too.
+        let raw_max = self.settings.limits.body_bytes_max.saturating_mul(2).saturating_add(65_536);
+        if raw as u64 > raw_max {
+            return Err(ParseError::BodyTooLarge {
+                len: raw as u64,
+                max: self.settings.limits.body_bytes_max,
+            });
+        }
+        Ok((raw, false))
+    }
+
+    /// Continues the request whose head is at the start of `rest` and whose body is arriving.
+    fn continue_body(&mut self, index: u32, rest: &[u8]) -> Step {
+        let phase = std::mem::replace(&mut self.conns.get_mut(index).phase, Phase::Idle);
+        let Phase::Body { head_len, framing } = phase else { unreachable!("checked by process") };
+        let (framing, total) = match framing {
+            BodyFraming::Length(length) => {
+                let needed = usize::try_from(length).ok().and_then(|n| n.checked_add(head_len));
+                match needed {
+                    Some(total) if rest.len() >= total => {
+                        (BodyFraming::Length(length), Some(total))
+                    }
+                    _ => (BodyFraming::Length(length), None),
+                }
+            }
+            BodyFraming::Chunked { mut decoder, raw } => {
+                let input = &rest[head_len + raw..];
+                match self.decode_chunks(index, &mut decoder, input, raw) {
+                    Ok((raw, true)) => {
+                        (BodyFraming::Chunked { decoder, raw }, Some(head_len + raw))
+                    }
+                    Ok((raw, false)) => (BodyFraming::Chunked { decoder, raw }, None),
+                    Err(error) => {
+                        self.fail(index, error.status(), error.reason(), Version::Http11);
+                        return Step::Discard;
+                    }
+                }
+            }
+        };
+        let Some(total) = total else {
+            self.conns.get_mut(index).phase = Phase::Body { head_len, framing };
+            return Step::More;
+        };
+        let limits = self.settings.limits;
+        let head = &rest[..head_len];
+        with_parsed!(limits, head, |parsed| match parsed {
+            Ok(Parsed::Complete { request, .. }) => match framing {
+                BodyFraming::Length(_) =>
+                    self.dispatch(index, &request, &rest[head_len..total], total),
+                BodyFraming::Chunked { .. } => {
+                    let body = std::mem::take(&mut self.conns.get_mut(index).body);
+                    let step = self.dispatch(index, &request, &body, total);
+                    self.put_body_back(index, body);
+                    step
+                }
+            },
+            // The same bytes parsed as complete before: this cannot happen.
+            other => {
+                tracing::error!(?other, "a request head parsed differently the second time");
+                self.fail(index, 500, "internal error", Version::Http11);
+                Step::Discard
+            }
+        })
+    }
+
+    /// Sends `100 Continue` once for a request that expects it and whose body is not in yet.
+    fn maybe_continue(&mut self, index: u32, request: &Request<'_, '_>) {
+        if request.expect_continue && !self.conns.get(index).continue_sent {
+            self.ensure_out(index);
+            let conn = self.conns.get_mut(index);
+            conn.out.extend_from_slice(CONTINUE_100);
+            conn.continue_sent = true;
+            self.mark_dirty(index);
+        }
+    }
+
+    /// Gives the connection an output buffer if it has none.
+    pub(crate) fn ensure_out(&mut self, index: u32) {
+        if self.conns.get(index).out.capacity() == 0 {
+            let buf = self
+                .out_pool
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(limits::CONN_BUFFER_BYTES));
+            self.conns.get_mut(index).out = buf;
+        }
+    }
+
+    /// Books a response just appended to `out`.
+    pub(crate) fn queued_response(&mut self, index: u32, keep_alive: bool) {
+        let now = self.now_ns;
+        let conn = self.conns.get_mut(index);
+        conn.out_count += 1;
+        if conn.out_count == 1 {
+            conn.out_since_ns = now;
+        }
+        conn.continue_sent = false;
+        if !keep_alive {
+            conn.close_after_flush = true;
+        }
+        self.mark_dirty(index);
+    }
+
+    /// Answers with an error and closes after lingering: the connection's framing is lost.
+    pub(crate) fn fail(&mut self, index: u32, status: u16, reason: &str, version: Version) {
+        if self.conns.get(index).close_after_flush {
+            return; // already answering with a close
+        }
+        self.ensure_out(index);
+        let conn = self.conns.get_mut(index);
+        write_error(&mut conn.out, &self.date, version, false, status, reason, None);
+        conn.linger = true;
+        conn.phase = Phase::Idle;
+        conn.inbuf.clear();
+        self.metrics.response(status);
+        self.queued_response(index, false);
+    }
+
+    /// Routes one complete request and answers it (or hands it to a task).
+    fn dispatch(
+        &mut self,
+        index: u32,
+        request: &Request<'_, '_>,
+        body: &[u8],
+        consumed: usize,
+    ) -> Step {
+        self.conns.get_mut(index).phase = Phase::Idle;
+        let keep_alive = request.keep_alive && !self.shutting_down;
+        self.ensure_out(index);
+        let route = self.router.find(request.path());
+        let (handler, head_only, path_rest) = match route {
+            None => {
+                return self.answer_error(
+                    index,
+                    request,
+                    keep_alive,
+                    404,
+                    "not found",
+                    None,
+                    consumed,
+                );
+            }
+            Some((route, path_rest)) => {
+                if route.access() == Access::Token
+                    && let Some(bearer) = &self.settings.bearer
+                    && !request
+                        .header("authorization")
+                        .is_some_and(|value| same_bytes(value, bearer))
+                {
+                    return self.answer_error(
+                        index,
+                        request,
+                        keep_alive,
+                        401,
+                        "unauthorized",
+                        None,
+                        consumed,
+                    );
+                }
+                match route.handler(request.method) {
+                    Some((handler, head_only)) => (Rc::clone(handler), head_only, path_rest),
+                    None => {
+                        let conn = self.conns.get_mut(index);
+                        let allow = Some(route.allow());
+                        write_error(
+                            &mut conn.out,
+                            &self.date,
+                            request.version,
+                            keep_alive,
+                            405,
+                            "method not allowed",
+                            allow,
+                        );
+                        self.metrics.response(405);
+                        self.queued_response(index, keep_alive);
+                        return if keep_alive { Step::Done(consumed) } else { Step::Discard };
+                    }
+                }
+            }
+        };
+        let conn = self.conns.get_mut(index);
+        let mut exchange = Exchange {
+            request,
+            body,
+            path_rest,
+            shard: &self.info,
+            out: &mut conn.out,
+            date: &self.date,
+            keep_alive,
+            head_only,
+            status: None,
+        };
+        let reply = handler(&mut exchange);
+        let (status, keep_alive) = (exchange.status, exchange.keep_alive);
+        match reply {
+            Reply::Done => {
+                let Some(status) = status else {
+                    tracing::error!(path = %String::from_utf8_lossy(request.path()), "handler returned without answering");
+                    return self.answer_error(
+                        index,
+                        request,
+                        false,
+                        500,
+                        "internal error",
+                        None,
+                        consumed,
+                    );
+                };
+                self.metrics.response(status);
+                self.queued_response(index, keep_alive);
+                if keep_alive { Step::Done(consumed) } else { Step::Discard }
+            }
+            Reply::Later(future) => {
+                assert!(status.is_none(), "a handler both answered and deferred");
+                let generation = self.conns.get(index).generation;
+                let deliveries = Rc::clone(&self.deliveries);
+                let task = async move {
+                    let response = future.await;
+                    deliveries.borrow_mut().push(Delivery { index, generation, response });
+                };
+                match self.reactor.spawn(task) {
+                    Ok(task) => {
+                        self.metrics.tasks_spawned.inc();
+                        let version = request.version;
+                        self.conns.get_mut(index).phase =
+                            Phase::Deferred { task, version, keep_alive, head_only };
+                        Step::Done(consumed)
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot start a task for a request");
+                        self.answer_error(
+                            index,
+                            request,
+                            keep_alive,
+                            503,
+                            "server busy",
+                            None,
+                            consumed,
+                        )
+                    }
+                }
+            }
+        }
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one private helper of dispatch")]
+    fn answer_error(
+        &mut self,
+        index: u32,
+        request: &Request<'_, '_>,
+        keep_alive: bool,
+        status: u16,
+        reason: &str,
+        allow: Option<&str>,
+        consumed: usize,
+    ) -> Step {
+        self.ensure_out(index);
+        let conn = self.conns.get_mut(index);
+        write_error(&mut conn.out, &self.date, request.version, keep_alive, status, reason, allow);
+        self.metrics.response(status);
+        self.queued_response(index, keep_alive);
+        if keep_alive { Step::Done(consumed) } else { Step::Discard }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_comparison() {
+        assert!(same_bytes(b"Bearer abc", b"Bearer abc"));
+        assert!(!same_bytes(b"Bearer abd", b"Bearer abc"));
+        assert!(!same_bytes(b"Bearer ab", b"Bearer abc"));
+    }
+
+    #[test]
+    fn error_responses_are_json_with_allow() {
+        let date = shardbox_http::DateCache::new(0);
+        let mut out = Vec::new();
+        write_error(
+            &mut out,
+            &date,
+            Version::Http11,
+            true,
+            405,
+            "method not allowed",
+            Some("GET, HEAD"),
+        );
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(text.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{text}");
+        assert!(text.contains("\r\nAllow: GET, HEAD\r\n"));
+        assert!(text.contains("\r\nContent-Type: application/json\r\n"));
+        assert!(text.ends_with("\r\n\r\n{\"error\":\"method not allowed\"}"));
+    }
+}

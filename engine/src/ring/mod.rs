@@ -1,0 +1,576 @@
+//! One shard's io_uring: the only code that hands memory to the kernel.
+//!
+//! [`Ring`] wraps an `io_uring::IoUring` created with `SINGLE_ISSUER | DEFER_TASKRUN` and a
+//! completion queue several times the submission queue, plus a [`BufRing`] of provided receive
+//! buffers. Callers never build raw SQEs: they call typed `push_*` methods, each of which
+//! **takes ownership** of whatever the kernel will touch (the fd as an `Rc<OwnedFd>`, the buffer
+//! as a `Vec<u8>`, the timeout's timespec) and parks it in an op slot until the op's last CQE
+//! arrives. [`Ring::drain`] turns CQEs into [`Completion`]s that hand the buffer back, even when
+//! the op failed or was cancelled, and even if the connection that started it is long gone
+//! (STYLE §8). Cancellation ([`Ring::push_cancel`]) is itself an op: the target keeps its
+//! buffer until its own CQE says it is done.
+//!
+//! Capacity: there are exactly as many op slots as CQ entries, so the number of ops in flight
+//! never exceeds what the CQ can hold; a push beyond that returns [`PushError::Full`] (the
+//! throttling error) instead of overflowing. A full SQ is flushed with a submit first.
+//!
+//! ```text
+//!   push_send(fd, Vec) ──► slot{fd, Vec, tag} ──SQE──► kernel ──CQE──► drain ──► Completion{tag, result, Vec}
+//! ```
+//!
+//! What this module does not do: decide what an op means (that is the shard's `tag`), retry,
+//! or time anything out (timeouts are ops like any other).
+
+mod buf_ring;
+mod op;
+
+use std::io;
+use std::mem::ManuallyDrop;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::rc::Rc;
+
+use io_uring::types::{CancelBuilder, Fd, Timespec};
+use io_uring::{IoUring, cqueue, opcode, squeue};
+
+pub use buf_ring::{BufRing, BufRingError, ProvidedBuf};
+pub use op::{Completion, Expiry, OpKey, OpKind, errno};
+use op::{Payload, Slot};
+
+/// Sizes of one ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RingConfig {
+    /// Submission queue entries (a power of two).
+    pub sq_entries: u32,
+    /// Completion queue entries (a power of two, at least `sq_entries`); also the number of ops
+    /// that may be in flight at once.
+    pub cq_entries: u32,
+    /// Number of provided receive buffers (a power of two, at most 32768).
+    pub recv_buffers: u32,
+    /// Bytes per provided receive buffer.
+    pub recv_buffer_bytes: u32,
+}
+
+/// Why a ring could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum RingError {
+    /// `io_uring_setup` failed (old kernel, `io_uring_disabled`, seccomp, memory).
+    #[error("creating the io_uring instance: {0}")]
+    Setup(#[source] io::Error),
+    /// The queue sizes are not usable.
+    #[error("ring sizes: sq {sq} and cq {cq} must be powers of two with sq <= cq")]
+    Sizes {
+        /// Requested SQ entries.
+        sq: u32,
+        /// Requested CQ entries.
+        cq: u32,
+    },
+    /// The provided-buffer ring failed.
+    #[error(transparent)]
+    BufRing(#[from] BufRingError),
+}
+
+/// Why an op could not be queued.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// Every op slot is in flight: the CQ could not hold another completion. Back off.
+    #[error("ring full: {in_flight} ops in flight, capacity {capacity}")]
+    Full {
+        /// Ops in flight.
+        in_flight: u32,
+        /// Slot capacity (= CQ entries).
+        capacity: u32,
+    },
+    /// The SQ was full and submitting it to make room failed.
+    #[error("flushing a full submission queue: {0}")]
+    Submit(#[source] io::Error),
+}
+
+/// A shard's io_uring instance, its op slots and its provided-buffer ring.
+pub struct Ring {
+    // Field order is drop order: the io_uring instance goes first, so the kernel has let go
+    // of the buffer ring and every slot's buffer before they are freed. `Drop` also waits for
+    // every op in flight first, and leaks the memory if the kernel does not finish.
+    uring: ManuallyDrop<IoUring>,
+    /// Provided receive buffers (buffer group 0).
+    pub bufs: ManuallyDrop<BufRing>,
+    slots: ManuallyDrop<Box<[Slot]>>,
+    free: Vec<u32>,
+    in_flight: u32,
+}
+
+impl std::fmt::Debug for Ring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ring")
+            .field("in_flight", &self.in_flight)
+            .field("capacity", &self.capacity())
+            .field("bufs_lent", &self.bufs.lent())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ring {
+    /// Creates a ring on the calling thread (which must be the only thread that submits to it).
+    pub fn new(config: RingConfig) -> Result<Ring, RingError> {
+        let RingConfig { sq_entries: sq, cq_entries: cq, recv_buffers, recv_buffer_bytes } = config;
+        if !sq.is_power_of_two() || !cq.is_power_of_two() || sq > cq {
+            return Err(RingError::Sizes { sq, cq });
+        }
+        let uring = IoUring::builder()
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .setup_submit_all()
+            .setup_cqsize(cq)
+            .build(sq)
+            .map_err(RingError::Setup)?;
+        let bufs = BufRing::new(recv_buffers, recv_buffer_bytes, 0)?;
+        bufs.register(&uring)?;
+        let slots: Box<[Slot]> = (0..cq).map(|_| Slot::empty()).collect();
+        let free = (0..cq).rev().collect();
+        Ok(Ring {
+            uring: ManuallyDrop::new(uring),
+            bufs: ManuallyDrop::new(bufs),
+            slots: ManuallyDrop::new(slots),
+            free,
+            in_flight: 0,
+        })
+    }
+
+    /// Ops in flight (slots holding resources until their last CQE).
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight
+    }
+
+    /// Maximum ops in flight (= CQ entries).
+    pub fn capacity(&self) -> u32 {
+        self.slots.len() as u32
+    }
+
+    fn claim(&mut self, kind: OpKind, tag: u64) -> Result<(OpKey, &mut Slot), PushError> {
+        let capacity = self.capacity();
+        let Some(index) = self.free.pop() else {
+            return Err(PushError::Full { in_flight: self.in_flight, capacity });
+        };
+        let slot = self.slots.get_mut(index as usize);
+        assert!(slot.is_some(), "free list holds slot {index} beyond capacity {capacity}");
+        let Some(slot) = slot else {
+            return Err(PushError::Full { in_flight: self.in_flight, capacity });
+        };
+        assert!(!slot.busy, "free list holds busy slot {index}");
+        slot.busy = true;
+        slot.kind = kind;
+        slot.tag = tag;
+        slot.generation = slot.generation.wrapping_add(1);
+        self.in_flight += 1;
+        Ok((OpKey { index, generation: slot.generation }, slot))
+    }
+
+    /// Undoes `claim` when the SQE could not be queued; returns the slot's resources.
+    fn release(&mut self, key: OpKey) -> (Option<Rc<OwnedFd>>, Payload) {
+        let slot = &mut self.slots[key.index as usize];
+        assert!(slot.busy && slot.generation == key.generation, "releasing a slot not in flight");
+        slot.busy = false;
+        self.in_flight -= 1;
+        self.free.push(key.index);
+        (slot.fd.take(), std::mem::replace(&mut slot.payload, Payload::None))
+    }
+
+    /// Queues an SQE, flushing the SQ once if it is full.
+    fn enqueue(&mut self, key: OpKey, entry: squeue::Entry) -> Result<(), PushError> {
+        let entry = entry.user_data(key.user_data());
+        // SAFETY: every pointer in `entry` refers to memory owned by the op's slot (its
+        // boxed-slice timespec, its Vec or 'static payload, its Rc'd fd) or by `self.bufs`; the
+        // slot keeps them until the op's last CQE, and `Ring`'s Drop waits for all ops before
+        // freeing slots or buffers.
+        if unsafe { self.uring.submission().push(&entry) }.is_ok() {
+            return Ok(());
+        }
+        if let Err(error) = self.uring.submit() {
+            self.release(key);
+            return Err(PushError::Submit(error));
+        }
+        // SAFETY: as above.
+        if unsafe { self.uring.submission().push(&entry) }.is_ok() {
+            Ok(())
+        } else {
+            self.release(key);
+            Err(PushError::Submit(io::Error::other("submission queue still full after submit")))
+        }
+    }
+
+    /// A no-op: completes with 0.
+    pub fn push_nop(&mut self, tag: u64) -> Result<OpKey, PushError> {
+        let (key, _) = self.claim(OpKind::Nop, tag)?;
+        self.enqueue(key, opcode::Nop::new().build())?;
+        Ok(key)
+    }
+
+    /// Multishot accept on `listener`: one completion per new connection, with
+    /// [`Completion::accepted`] set, until a completion has `more == false`.
+    pub fn push_accept_multi(
+        &mut self,
+        listener: &Rc<OwnedFd>,
+        tag: u64,
+    ) -> Result<OpKey, PushError> {
+        let raw = listener.as_raw_fd();
+        let (key, slot) = self.claim(OpKind::AcceptMulti, tag)?;
+        slot.fd = Some(Rc::clone(listener));
+        let entry = opcode::AcceptMulti::new(Fd(raw)).flags(crate::sys::accept_flags()).build();
+        self.enqueue(key, entry)?;
+        Ok(key)
+    }
+
+    /// Multishot recv on `socket` into the provided buffers. Each completion carries a
+    /// [`ProvidedBuf`] (or 0 bytes at end of stream); with `-ENOBUFS` or `more == false` the
+    /// recv is no longer armed and must be pushed again.
+    pub fn push_recv_multi(&mut self, socket: &Rc<OwnedFd>, tag: u64) -> Result<OpKey, PushError> {
+        let raw = socket.as_raw_fd();
+        let group = self.bufs.group();
+        let (key, slot) = self.claim(OpKind::RecvMulti, tag)?;
+        slot.fd = Some(Rc::clone(socket));
+        self.enqueue(key, opcode::RecvMulti::new(Fd(raw), group).build())?;
+        Ok(key)
+    }
+
+    /// Sends `buf[offset..]` on `socket`; the completion returns `buf`. On a push error the
+    /// buffer comes back in the error tuple.
+    pub fn push_send(
+        &mut self,
+        socket: &Rc<OwnedFd>,
+        buf: Vec<u8>,
+        offset: usize,
+        tag: u64,
+    ) -> Result<OpKey, (PushError, Vec<u8>)> {
+        self.push_bytes(OpKind::Send, socket, Payload::Owned(buf), offset, tag).map_err(
+            |(error, payload)| match payload {
+                Payload::Owned(buf) => (error, buf),
+                Payload::None | Payload::Static(_) => (error, Vec::new()),
+            },
+        )
+    }
+
+    /// Sends a static byte string (canned responses such as the 503 of a shed connection).
+    pub fn push_send_static(
+        &mut self,
+        socket: &Rc<OwnedFd>,
+        bytes: &'static [u8],
+        tag: u64,
+    ) -> Result<OpKey, PushError> {
+        self.push_bytes(OpKind::Send, socket, Payload::Static(bytes), 0, tag).map_err(|(e, _)| e)
+    }
+
+    /// Writes `buf[offset..]` to `fd` (any file: pipe, eventfd, socket); the completion returns
+    /// `buf`.
+    pub fn push_write(
+        &mut self,
+        fd: &Rc<OwnedFd>,
+        buf: Vec<u8>,
+        offset: usize,
+        tag: u64,
+    ) -> Result<OpKey, (PushError, Vec<u8>)> {
+        self.push_bytes(OpKind::Write, fd, Payload::Owned(buf), offset, tag).map_err(
+            |(error, payload)| match payload {
+                Payload::Owned(buf) => (error, buf),
+                Payload::None | Payload::Static(_) => (error, Vec::new()),
+            },
+        )
+    }
+
+    fn push_bytes(
+        &mut self,
+        kind: OpKind,
+        fd: &Rc<OwnedFd>,
+        payload: Payload,
+        offset: usize,
+        tag: u64,
+    ) -> Result<OpKey, (PushError, Payload)> {
+        let raw = fd.as_raw_fd();
+        let (key, slot) = match self.claim(kind, tag) {
+            Ok(claimed) => claimed,
+            Err(error) => return Err((error, payload)),
+        };
+        slot.fd = Some(Rc::clone(fd));
+        slot.payload = payload;
+        let bytes: &[u8] = match &slot.payload {
+            Payload::Owned(buf) => buf.get(offset..).unwrap_or(&[]),
+            Payload::Static(bytes) => bytes.get(offset..).unwrap_or(&[]),
+            Payload::None => &[],
+        };
+        let (ptr, len) = (bytes.as_ptr(), u32::try_from(bytes.len()).unwrap_or(u32::MAX));
+        let entry = match kind {
+            OpKind::Write => opcode::Write::new(Fd(raw), ptr, len).offset(u64::MAX).build(),
+            _ => opcode::Send::new(Fd(raw), ptr, len).build(),
+        };
+        match self.enqueue(key, entry) {
+            Ok(()) => Ok(key),
+            Err(error) => {
+                // `enqueue` released the slot already; recover the payload from it.
+                let slot = &mut self.slots[key.index as usize];
+                Err((error, std::mem::replace(&mut slot.payload, Payload::None)))
+            }
+        }
+    }
+
+    /// Reads from `fd` into the spare capacity of `buf` (`buf.len()..buf.capacity()`); the
+    /// completion returns `buf` with its length grown by the bytes read.
+    pub fn push_read(
+        &mut self,
+        fd: &Rc<OwnedFd>,
+        mut buf: Vec<u8>,
+        tag: u64,
+    ) -> Result<OpKey, (PushError, Vec<u8>)> {
+        let raw = fd.as_raw_fd();
+        // The heap block does not move when the Vec moves into the slot below.
+        let spare = buf.spare_capacity_mut();
+        let (ptr, len) = (spare.as_mut_ptr().cast::<u8>(), spare.len().min(u32::MAX as usize));
+        let (key, slot) = match self.claim(OpKind::Read, tag) {
+            Ok(claimed) => claimed,
+            Err(error) => return Err((error, buf)),
+        };
+        slot.fd = Some(Rc::clone(fd));
+        slot.payload = Payload::Owned(buf);
+        let entry = opcode::Read::new(Fd(raw), ptr, len as u32).offset(u64::MAX).build();
+        match self.enqueue(key, entry) {
+            Ok(()) => Ok(key),
+            Err(error) => {
+                let slot = &mut self.slots[key.index as usize];
+                match std::mem::replace(&mut slot.payload, Payload::None) {
+                    Payload::Owned(buf) => Err((error, buf)),
+                    Payload::None | Payload::Static(_) => Err((error, Vec::new())),
+                }
+            }
+        }
+    }
+
+    /// A timeout: completes with `-ETIME` when it expires, `-ECANCELED` if cancelled.
+    pub fn push_timeout(&mut self, expiry: Expiry, tag: u64) -> Result<OpKey, PushError> {
+        let (timespec, flags) = expiry.timespec();
+        let (key, slot) = self.claim(OpKind::Timeout, tag)?;
+        slot.timespec = timespec;
+        let entry = opcode::Timeout::new(&raw const slot.timespec).flags(flags).build();
+        self.enqueue(key, entry)?;
+        Ok(key)
+    }
+
+    /// Moves the expiry of an armed timeout. Completes with 0, or `-ENOENT` if the target
+    /// already fired.
+    pub fn push_timeout_update(
+        &mut self,
+        target: OpKey,
+        expiry: Expiry,
+        tag: u64,
+    ) -> Result<OpKey, PushError> {
+        let (timespec, flags) = expiry.timespec();
+        let (key, slot) = self.claim(OpKind::TimeoutUpdate, tag)?;
+        slot.timespec = timespec;
+        let entry = opcode::TimeoutUpdate::new(target.user_data(), &raw const slot.timespec)
+            .flags(flags)
+            .build();
+        self.enqueue(key, entry)?;
+        Ok(key)
+    }
+
+    /// Asks the kernel to cancel `target`. The target still completes (usually with
+    /// `-ECANCELED`) and only then returns its buffer; this op completes with 0 or `-ENOENT`.
+    pub fn push_cancel(&mut self, target: OpKey, tag: u64) -> Result<OpKey, PushError> {
+        let (key, _) = self.claim(OpKind::Cancel, tag)?;
+        self.enqueue(key, opcode::AsyncCancel::new(target.user_data()).build())?;
+        Ok(key)
+    }
+
+    /// Closes `fd` through the ring (no syscall on the caller's side). If the push fails the fd
+    /// is closed synchronously instead, so it is closed either way.
+    pub fn push_close(&mut self, fd: OwnedFd, tag: u64) -> Result<OpKey, PushError> {
+        let (key, _) = self.claim(OpKind::Close, tag)?;
+        let raw = fd.as_raw_fd();
+        match self.enqueue(key, opcode::Close::new(Fd(raw)).build()) {
+            Ok(()) => {
+                // The kernel owns the descriptor now and closes it when the op runs.
+                let _ = fd.into_raw_fd();
+                Ok(key)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// `shutdown(socket, SHUT_WR)`: sends FIN after queued data, keeps reading possible.
+    pub fn push_shutdown_write(
+        &mut self,
+        socket: &Rc<OwnedFd>,
+        tag: u64,
+    ) -> Result<OpKey, PushError> {
+        let raw = socket.as_raw_fd();
+        let (key, slot) = self.claim(OpKind::Shutdown, tag)?;
+        slot.fd = Some(Rc::clone(socket));
+        let how = rustix::net::Shutdown::Write as i32;
+        self.enqueue(key, opcode::Shutdown::new(Fd(raw), how).build())?;
+        Ok(key)
+    }
+
+    /// Submits queued SQEs and waits until at least `want` completions are ready. An
+    /// interrupted wait, or a kernel busy flushing overflowed completions, returns `Ok(0)`:
+    /// the caller drains and calls again.
+    pub fn submit_and_wait(&mut self, want: usize) -> io::Result<usize> {
+        match self.uring.submit_and_wait(want) {
+            Ok(submitted) => Ok(submitted),
+            Err(error) => match error.raw_os_error() {
+                Some(errno::EINTR | errno::EBUSY | errno::EAGAIN) => Ok(0),
+                _ => Err(error),
+            },
+        }
+    }
+
+    /// Submits queued SQEs without waiting, and runs deferred task work so ready completions
+    /// become visible.
+    pub fn submit(&mut self) -> io::Result<usize> {
+        self.submit_and_wait(0)
+    }
+
+    /// Moves every ready CQE into `out` (appending), returning the number moved. At most
+    /// `out`'s spare capacity is moved per call when it has any, so the caller can bound the
+    /// work and avoid reallocating.
+    pub fn drain(&mut self, out: &mut Vec<Completion>) -> usize {
+        let limit = match out.capacity() - out.len() {
+            0 => usize::MAX,
+            spare => spare,
+        };
+        let mut moved = 0;
+        let Ring { uring, bufs, slots, free, in_flight } = self;
+        let mut cq = uring.completion();
+        while moved < limit {
+            let Some(cqe) = cq.next() else { break };
+            moved += 1;
+            let key = OpKey::from_user_data(cqe.user_data());
+            let slot = slots.get_mut(key.index as usize);
+            assert!(slot.is_some(), "CQE names slot {} beyond capacity", key.index);
+            let Some(slot) = slot else { continue };
+            assert!(slot.busy, "CQE for slot {} that is not in flight", key.index);
+            assert_eq!(slot.generation, key.generation, "CQE for a recycled slot");
+            let flags = cqe.flags();
+            let result = cqe.result();
+            let more = cqueue::more(flags);
+            let provided = cqueue::buffer_select(flags)
+                .map(|bid| bufs.lend(bid, u32::try_from(result).unwrap_or(0)));
+            let accepted = if slot.kind == OpKind::AcceptMulti && result >= 0 {
+                // SAFETY: an accept CQE with a non-negative result carries a new descriptor
+                // that nothing else owns; wrapping it makes this Completion its only owner.
+                Some(unsafe { OwnedFd::from_raw_fd(result) })
+            } else {
+                None
+            };
+            let mut buf = Vec::new();
+            if !more {
+                if let Payload::Owned(owned) = std::mem::replace(&mut slot.payload, Payload::None) {
+                    buf = owned;
+                    if slot.kind == OpKind::Read && result > 0 {
+                        let grown = buf.len().saturating_add(result as usize);
+                        assert!(grown <= buf.capacity(), "kernel read past the buffer");
+                        // SAFETY: the kernel wrote `result` bytes into the spare capacity
+                        // starting at the old length (push_read), so the first `grown` bytes
+                        // are initialized, and `grown <= capacity` was just checked.
+                        unsafe { buf.set_len(grown) };
+                    }
+                }
+                slot.fd = None;
+                slot.busy = false;
+                *in_flight -= 1;
+                free.push(key.index);
+            }
+            out.push(Completion {
+                tag: slot.tag,
+                key,
+                kind: slot.kind,
+                result,
+                more,
+                buf,
+                provided,
+                accepted,
+            });
+        }
+        moved
+    }
+
+    /// Cancels every op in flight and waits (bounded) for their completions, dropping them.
+    /// Returns whether the ring is quiet afterwards. Provided buffers are recycled.
+    pub fn cancel_all_and_wait(&mut self, rounds: u32) -> bool {
+        for _ in 0..rounds {
+            if self.in_flight == 0 {
+                return true;
+            }
+            let cancel =
+                opcode::AsyncCancel2::new(CancelBuilder::any()).build().user_data(u64::MAX);
+            // SAFETY: a cancel SQE points at no memory. Its CQE carries user_data u64::MAX,
+            // which `drain_dropping` skips. If the SQ is full the next round retries.
+            let _ = unsafe { self.uring.submission().push(&cancel) };
+            let _ = self.submit_and_wait_bounded(1);
+            self.drain_dropping();
+        }
+        self.in_flight == 0
+    }
+
+    fn submit_and_wait_bounded(&mut self, want: usize) -> io::Result<usize> {
+        let timeout = Timespec::new().nsec(50_000_000);
+        let args = io_uring::types::SubmitArgs::new().timespec(&timeout);
+        match self.uring.submitter().submit_with_args(want, &args) {
+            Ok(n) => Ok(n),
+            Err(error) if error.raw_os_error() == Some(errno::ETIME) => Ok(0),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Drains every ready CQE, releasing its resources, skipping internal cancel-all CQEs.
+    fn drain_dropping(&mut self) {
+        loop {
+            let Some(cqe) = self.uring.completion().next() else { return };
+            if cqe.user_data() != u64::MAX {
+                self.complete_dropped(&cqe);
+            }
+        }
+    }
+
+    fn complete_dropped(&mut self, cqe: &cqueue::Entry) {
+        let key = OpKey::from_user_data(cqe.user_data());
+        let Some(slot) = self.slots.get_mut(key.index as usize) else { return };
+        if !slot.busy || slot.generation != key.generation {
+            return;
+        }
+        let flags = cqe.flags();
+        if let Some(bid) = cqueue::buffer_select(flags) {
+            let buf = self.bufs.lend(bid, u32::try_from(cqe.result()).unwrap_or(0));
+            self.bufs.recycle(buf);
+        }
+        if slot.kind == OpKind::AcceptMulti && cqe.result() >= 0 {
+            // SAFETY: as in `drain`: a fresh descriptor nobody owns; dropping it closes it.
+            drop(unsafe { OwnedFd::from_raw_fd(cqe.result()) });
+        }
+        if !cqueue::more(flags) {
+            slot.payload = Payload::None;
+            slot.fd = None;
+            slot.busy = false;
+            self.in_flight -= 1;
+            self.free.push(key.index);
+        }
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        let quiet = self.cancel_all_and_wait(100);
+        // SAFETY: `uring` is dropped exactly once, here, and never used afterwards.
+        unsafe { ManuallyDrop::drop(&mut self.uring) };
+        if quiet {
+            // SAFETY: no op is in flight and the io_uring instance is gone, so the kernel holds
+            // no pointer into the buffers or slots; each is dropped once, here.
+            unsafe { ManuallyDrop::drop(&mut self.bufs) };
+            // SAFETY: as above.
+            unsafe { ManuallyDrop::drop(&mut self.slots) };
+        } else {
+            tracing::error!(
+                in_flight = self.in_flight,
+                "io_uring ops still in flight at teardown; leaking their buffers"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,247 @@
+//! Tests of the ring against the real kernel: ownership of buffers through completions,
+//! cancellation, the throttling error, provided buffers and their exhaustion.
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::*;
+
+fn small_ring(cq: u32, buffers: u32) -> Ring {
+    Ring::new(RingConfig {
+        sq_entries: 4,
+        cq_entries: cq,
+        recv_buffers: buffers,
+        recv_buffer_bytes: 64,
+    })
+    .expect("io_uring is available on the test machine")
+}
+
+/// Waits until at least one completion arrives and returns everything ready.
+fn wait(ring: &mut Ring) -> Vec<Completion> {
+    let mut out = Vec::new();
+    for _ in 0..1000 {
+        ring.submit_and_wait(1).expect("submit");
+        ring.drain(&mut out);
+        if !out.is_empty() {
+            return out;
+        }
+    }
+    panic!("no completion arrived");
+}
+
+fn pair() -> (Rc<OwnedFd>, UnixStream) {
+    let (ours, theirs) = UnixStream::pair().expect("socketpair");
+    (Rc::new(OwnedFd::from(ours)), theirs)
+}
+
+#[test]
+fn nop_completes_with_its_tag_and_frees_the_slot() {
+    let mut ring = small_ring(8, 4);
+    let key = ring.push_nop(42).expect("push");
+    assert_eq!(ring.in_flight(), 1);
+    let done = wait(&mut ring);
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].tag, 42);
+    assert_eq!(done[0].key, key);
+    assert_eq!(done[0].result, 0);
+    assert!(!done[0].more);
+    assert_eq!(ring.in_flight(), 0);
+}
+
+#[test]
+fn a_full_ring_is_a_typed_error_and_recovers() {
+    let mut ring = small_ring(8, 4);
+    let mut keys = Vec::new();
+    for tag in 0..8 {
+        keys.push(ring.push_timeout(Expiry::After(Duration::from_secs(60)), tag).expect("room"));
+    }
+    // The ninth op would not fit in the CQ: refused, nothing queued.
+    match ring.push_nop(99) {
+        Err(PushError::Full { in_flight: 8, capacity: 8 }) => {}
+        other => panic!("expected PushError::Full, got {other:?}"),
+    }
+    let buf = vec![1u8, 2, 3];
+    let (fd, _peer) = pair();
+    match ring.push_send(&fd, buf, 0, 7) {
+        Err((PushError::Full { .. }, back)) => assert_eq!(back, [1, 2, 3], "buffer handed back"),
+        other => panic!("expected Full with the buffer back, got {other:?}"),
+    }
+    // Free capacity by completing everything, then pushing works again.
+    assert!(ring.cancel_all_and_wait(50));
+    assert_eq!(ring.in_flight(), 0);
+    ring.push_nop(1).expect("room again");
+}
+
+#[test]
+fn send_returns_the_same_buffer() {
+    let mut ring = small_ring(8, 4);
+    let (fd, mut peer) = pair();
+    let buf = b"hello world".to_vec();
+    let address = buf.as_ptr();
+    ring.push_send(&fd, buf, 6, 5).expect("push");
+    let done = wait(&mut ring);
+    assert_eq!(done[0].result, 5);
+    assert_eq!(done[0].buf.as_ptr(), address, "the op hands back the very buffer it owned");
+    let mut got = [0u8; 5];
+    peer.read_exact(&mut got).expect("read");
+    assert_eq!(&got, b"world");
+}
+
+#[test]
+fn read_grows_the_buffer_by_the_bytes_read() {
+    let mut ring = small_ring(8, 4);
+    let (fd, mut peer) = pair();
+    peer.write_all(b"abc").expect("write");
+    let mut buf = Vec::with_capacity(16);
+    buf.extend_from_slice(b">");
+    ring.push_read(&fd, buf, 3).map_err(|(e, _)| e).expect("push");
+    let done = wait(&mut ring);
+    assert_eq!(done[0].result, 3);
+    assert_eq!(done[0].buf, b">abc");
+}
+
+#[test]
+fn cancelled_read_returns_its_buffer_exactly_once() {
+    // The "connection" goes away while the read is in flight: the buffer stays with the op
+    // until the kernel's CQE, then comes back once.
+    let mut ring = small_ring(8, 4);
+    let (fd, peer) = pair();
+    let buf = Vec::with_capacity(32);
+    let address = buf.as_ptr();
+    let read = ring.push_read(&fd, buf, 1).map_err(|(e, _)| e).expect("push");
+    ring.submit().expect("submit");
+    drop(fd); // our handle is gone; the slot's Rc keeps the socket open
+    ring.push_cancel(read, 2).expect("cancel");
+    let mut all = Vec::new();
+    while all.len() < 2 {
+        all.extend(wait(&mut ring));
+    }
+    let reads: Vec<_> = all.iter().filter(|c| c.tag == 1).collect();
+    assert_eq!(reads.len(), 1, "exactly one completion for the read");
+    assert_eq!(reads[0].result, -errno::ECANCELED);
+    assert_eq!(reads[0].buf.as_ptr(), address, "buffer returned with the completion");
+    assert_eq!(ring.in_flight(), 0);
+    drop(peer);
+}
+
+#[test]
+fn recv_multi_lends_provided_buffers_and_takes_them_back() {
+    let mut ring = small_ring(16, 4);
+    let (fd, mut peer) = pair();
+    ring.push_recv_multi(&fd, 9).expect("push");
+    peer.write_all(b"first").expect("write");
+    let mut done = wait(&mut ring);
+    let completion = done.remove(0);
+    assert!(completion.more, "multishot recv stays armed");
+    let provided = completion.provided.expect("data comes in a provided buffer");
+    assert_eq!(ring.bufs.bytes(&provided), b"first");
+    assert_eq!(ring.bufs.lent(), 1);
+    ring.bufs.recycle(provided);
+    assert_eq!(ring.bufs.lent(), 0);
+    ring.bufs.check_invariants();
+    // End of stream: a zero-byte completion without a buffer ends the multishot.
+    drop(peer);
+    let done = wait(&mut ring);
+    assert_eq!(done[0].result, 0);
+    assert!(done[0].provided.is_none());
+    assert!(!done[0].more);
+    assert_eq!(ring.in_flight(), 0);
+}
+
+#[test]
+fn closing_mid_recv_returns_every_buffer_exactly_once() {
+    // Data races with the cancellation: whatever the kernel delivered before the cancel took
+    // effect arrives in provided buffers, each recycled once; then the recv ends.
+    let mut ring = small_ring(16, 8);
+    let (fd, mut peer) = pair();
+    let recv = ring.push_recv_multi(&fd, 1).expect("push");
+    ring.submit().expect("submit");
+    peer.write_all(b"in flight").expect("write");
+    ring.push_cancel(recv, 2).expect("cancel");
+    drop(fd);
+    let mut recv_done = false;
+    let mut returned = 0;
+    while !recv_done {
+        for completion in wait(&mut ring) {
+            if let Some(provided) = completion.provided {
+                ring.bufs.recycle(provided);
+                returned += 1;
+            }
+            if completion.tag == 1 && !completion.more {
+                recv_done = true;
+            }
+        }
+    }
+    assert!(returned <= 1, "one write, at most one buffer");
+    assert_eq!(ring.bufs.lent(), 0, "every lent buffer came back");
+    ring.bufs.check_invariants();
+    // A nop still completes and no other op is pending: the ring is quiet.
+    ring.push_nop(3).expect("push");
+    let _ = wait(&mut ring);
+    assert_eq!(ring.in_flight(), 0);
+    drop(peer);
+}
+
+#[test]
+#[should_panic(expected = "already has")]
+fn recycling_twice_is_caught() {
+    let mut ring = small_ring(8, 4);
+    // Forge a second token for a buffer the kernel already has: only this module can.
+    ring.bufs.recycle(ProvidedBuf::forged_for_test(0));
+}
+
+#[test]
+fn recv_without_buffers_ends_with_enobufs_and_rearms() {
+    let mut ring = small_ring(16, 1);
+    let (fd, mut peer) = pair();
+    ring.push_recv_multi(&fd, 1).expect("push");
+    peer.write_all(b"one").expect("write");
+    let first = wait(&mut ring).remove(0);
+    let held = first.provided.expect("buffer");
+    // The only buffer is lent: the next message finds none.
+    peer.write_all(b"two").expect("write");
+    let mut ended = None;
+    while ended.is_none() {
+        for completion in wait(&mut ring) {
+            if !completion.more {
+                ended = Some(completion.result);
+            }
+        }
+    }
+    assert_eq!(ended, Some(-errno::ENOBUFS));
+    ring.bufs.recycle(held);
+    ring.push_recv_multi(&fd, 1).expect("re-arm");
+    let again = wait(&mut ring).remove(0);
+    let provided = again.provided.expect("buffer");
+    assert_eq!(ring.bufs.bytes(&provided), b"two");
+    ring.bufs.recycle(provided);
+    drop(peer);
+}
+
+#[test]
+fn absolute_timeout_fires_and_update_moves_it() {
+    let mut ring = small_ring(8, 4);
+    let far = crate::sys::monotonic_ns() + 60_000_000_000;
+    let timer = ring.push_timeout(Expiry::AtMonotonicNs(far), 1).expect("push");
+    let soon = crate::sys::monotonic_ns() + 1_000_000;
+    ring.push_timeout_update(timer, Expiry::AtMonotonicNs(soon), 2).expect("update");
+    let mut results = std::collections::HashMap::new();
+    while results.len() < 2 {
+        for completion in wait(&mut ring) {
+            results.insert(completion.tag, completion.result);
+        }
+    }
+    assert_eq!(results[&1], -errno::ETIME, "the timer fired at its new expiry");
+    assert_eq!(results[&2], 0, "the update found its target");
+}
+
+#[test]
+fn ring_sizes_are_validated() {
+    let bad = RingConfig { sq_entries: 8, cq_entries: 4, recv_buffers: 4, recv_buffer_bytes: 64 };
+    assert!(matches!(Ring::new(bad), Err(RingError::Sizes { .. })));
+    let bad = RingConfig { sq_entries: 4, cq_entries: 8, recv_buffers: 3, recv_buffer_bytes: 64 };
+    assert!(matches!(Ring::new(bad), Err(RingError::BufRing(BufRingError::Count { count: 3 }))));
+}

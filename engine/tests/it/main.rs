@@ -1,0 +1,12 @@
+//! Integration tests of the `shardbox` server through real sockets: an in-process server on an
+//! ephemeral loopback port, or the real binary (`CARGO_BIN_EXE_shardbox`) as a child process.
+
+mod alloc;
+mod bad_input;
+mod capacity;
+mod cli;
+mod harness;
+mod pipelining;
+mod routes;
+mod shutdown;
+mod timeouts;
