@@ -294,6 +294,8 @@ impl Shard {
             Phase::Deferred { .. } => None,
             Phase::Body { .. } => Some(class::BODY),
             Phase::Head => Some(class::HEADER),
+            // Complete requests waiting for output room: the write timer governs.
+            Phase::Idle if !conn.inbuf.is_empty() && !conn.can_parse() => None,
             Phase::Idle if !conn.inbuf.is_empty() => Some(class::HEADER),
             Phase::Idle => Some(class::IDLE),
         };
