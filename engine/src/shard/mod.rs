@@ -156,7 +156,8 @@ impl Shard {
         let ShardStart { index, listener, wake_fd, signal_fd, shared, metrics } = start;
         let config = &shared.config;
         let ring_config = crate::ring::RingConfig {
-            sq_entries: limits::SQ_ENTRIES.min(config.cq_entries()),
+            // CQ = 4..8x SQ: a loop iteration submits far fewer ops than are in flight.
+            sq_entries: limits::SQ_ENTRIES.min(config.cq_entries() / 4).max(8),
             cq_entries: config.cq_entries(),
             recv_buffers: config.recv_buffers,
             recv_buffer_bytes: config.recv_buffer_bytes,

@@ -57,3 +57,13 @@ fn environment_variables_configure_the_server() {
     let refused = second.read_reply().expect("503");
     assert_eq!(refused.status, 503);
 }
+
+#[test]
+fn version_flag_in_go_spelling() {
+    for flag in ["-version", "--version"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_shardbox")).arg(flag).output().expect("run");
+        assert!(output.status.success());
+        let text = String::from_utf8(output.stdout).expect("utf-8");
+        assert!(text.starts_with("shardbox "), "{text}");
+    }
+}

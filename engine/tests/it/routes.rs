@@ -162,3 +162,19 @@ fn prefix_routes_see_the_rest_of_the_path() {
     assert_eq!(client.get("/file/ABCD").header("allow"), Some("DELETE"));
     server.stop().expect("clean stop");
 }
+
+#[test]
+fn connection_close_is_honoured_and_later_requests_dropped() {
+    let server = TestServer::start(test_config());
+    let mut client = server.connect();
+    client.send(
+        b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n\
+          GET /hello HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    assert!(!client.read_reply().expect("first").closes());
+    let second = client.read_reply().expect("second");
+    assert_eq!(second.status, 200);
+    assert!(second.closes());
+    assert!(client.closed(), "nothing after the request that asked to close");
+    server.stop().expect("clean stop");
+}
