@@ -157,15 +157,19 @@ rm -f "$OUT/raw.csv" "$OUT/summary.md"
 cp "$work/nginx/nginx.conf" "$OUT/nginx.conf"
 sed -i "s|$work|/tmp/hello-vs-nginx.XXXXXX|g" "$OUT/nginx.conf"
 
+# Relative paths (from the repository root, the working directory) keep the recorded
+# commands short and valid in any checkout.
+rel_out=${OUT#"$root"/}
+rel_bench=${BENCH#"$root"/}
 compare() { # scenario depth
     say "compare: $1"
-    timeout 900 "$BENCH" compare \
+    timeout 900 "$rel_bench" compare \
         --target "shardbox=http://127.0.0.1:$SHARDBOX_PORT/hello" \
         --target "nginx=http://127.0.0.1:$NGINX_PORT/hello" \
         --pid "shardbox=$shardbox_pid" --pid "nginx=$nginx_pid" \
         --baseline nginx --rounds "$ROUNDS" --scenario "$1" \
         -c "$CONNECTIONS" -d "$2" -t "$THREADS" --warmup "$WARMUP" --duration "$DURATION" \
-        --csv "$OUT/raw.csv" --summary "$OUT/summary.md"
+        --csv "$rel_out/raw.csv" --summary "$rel_out/summary.md"
 }
 rc=0
 compare "keepalive-c$CONNECTIONS" 1 || rc=$?
