@@ -276,7 +276,19 @@ mod tests {
     }
 
     #[test]
-    fn anon_map_is_zeroed_and_writable() {
+    fn accepted_sockets_inherit_nodelay() {
+        let listener = tcp_listener("127.0.0.1:0".parse().expect("addr"), 16).expect("listen");
+        let addr = local_addr(listener.as_fd()).expect("addr");
+        let _client = std::net::TcpStream::connect(addr).expect("connect");
+        let accepted = rustix::net::accept(&listener).expect("accept");
+        assert!(
+            tcp_nodelay(accepted.as_fd()).expect("nodelay"),
+            "no setsockopt per connection needed"
+        );
+    }
+
+    #[test]
+    fn anon_map_is_page_aligned() {
         let map = AnonMap::new(8192).expect("mmap");
         assert_eq!(map.len(), 8192);
         assert_eq!(map.as_ptr() as usize % 4096, 0, "page aligned");

@@ -246,7 +246,11 @@ impl Binary {
                 log_for_thread.lock().expect("log").push(line);
             }
         });
-        let addr = rx.recv_timeout(PATIENCE).expect("shardbox logged its address");
+        let Ok(addr) = rx.recv_timeout(PATIENCE) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("shardbox did not log its address: {:?}", log.lock().expect("log"));
+        };
         Binary { child, addr: addr.parse().expect("address"), log }
     }
 
