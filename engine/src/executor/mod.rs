@@ -71,16 +71,22 @@ pub enum SpawnError {
 #[derive(Debug)]
 pub(crate) struct WakeQueue {
     ids: Mutex<Vec<TaskId>>,
+    /// Whether `ids` may be non-empty: lets the shard check for woken tasks on every loop
+    /// iteration without taking the mutex. Set (release) after a push, cleared under the lock.
+    pending: AtomicBool,
     eventfd: OwnedFd,
     owner: ThreadId,
 }
 
 impl WakeQueue {
     fn push(&self, id: TaskId) {
-        match self.ids.lock() {
-            Ok(mut ids) => ids.push(id),
-            Err(poisoned) => poisoned.into_inner().push(id),
-        }
+        let mut ids = match self.ids.lock() {
+            Ok(ids) => ids,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        ids.push(id);
+        self.pending.store(true, Ordering::Release);
+        drop(ids);
         if std::thread::current().id() != self.owner {
             self.signal();
         }
@@ -94,18 +100,19 @@ impl WakeQueue {
     }
 
     fn take_into(&self, out: &mut Vec<TaskId>) {
+        if !self.pending.load(Ordering::Acquire) {
+            return;
+        }
         let mut ids = match self.ids.lock() {
             Ok(ids) => ids,
             Err(poisoned) => poisoned.into_inner(),
         };
+        self.pending.store(false, Ordering::Release);
         std::mem::swap(&mut *ids, out);
     }
 
     fn is_empty(&self) -> bool {
-        match self.ids.lock() {
-            Ok(ids) => ids.is_empty(),
-            Err(poisoned) => poisoned.into_inner().is_empty(),
-        }
+        !self.pending.load(Ordering::Acquire)
     }
 }
 
@@ -211,6 +218,7 @@ impl Reactor {
         let wake_fd = Rc::new(eventfd.try_clone()?);
         let wake = Arc::new(WakeQueue {
             ids: Mutex::new(Vec::new()),
+            pending: AtomicBool::new(false),
             eventfd,
             owner: std::thread::current().id(),
         });

@@ -297,6 +297,9 @@ impl Shard {
             // Complete requests waiting for output room: the write timer governs.
             Phase::Idle if !conn.inbuf.is_empty() && !conn.can_parse() => None,
             Phase::Idle if !conn.inbuf.is_empty() => Some(class::HEADER),
+            // While a response is being sent the write deadline covers the connection; the idle
+            // one starts when the send completes (one timer update per request, not two).
+            Phase::Idle if conn.send.is_some() => return,
             Phase::Idle => Some(class::IDLE),
         };
         match want {
