@@ -24,6 +24,8 @@
 //! # Ok::<(), shardbox_engine::server::ServerError>(())
 //! ```
 
+#![deny(unsafe_code)]
+
 pub mod cli;
 pub mod config;
 pub mod conn;
@@ -33,10 +35,12 @@ pub mod limits;
 pub mod metrics;
 mod pipeline;
 pub mod response;
+#[expect(unsafe_code, reason = "the ring hands memory and descriptors to the kernel")]
 pub mod ring;
 pub mod router;
 pub mod server;
 pub mod shard;
+#[expect(unsafe_code, reason = "mmap/munmap of the buffer ring memory")]
 pub mod sys;
 pub mod tag;
 pub mod timer;
