@@ -69,12 +69,12 @@ pub struct ServeArgs {
 
     /// Turn logging off.
     #[arg(long, env = "ES_SILENT", num_args = 0..=1, require_equals = true, default_value = "false",
-          default_missing_value = "true", value_name = "BOOL")]
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
     pub silent: bool,
 
     /// Release mode logging: info and above (default: debug and above).
     #[arg(long, env = "ES_RELEASE", num_args = 0..=1, require_equals = true, default_value = "false",
-          default_missing_value = "true", value_name = "BOOL")]
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
     pub release: bool,
 
     /// Connections per shard; beyond it new connections get 503 and are closed.
@@ -139,7 +139,7 @@ pub struct ServeArgs {
 
     /// Pin each shard to its own CPU.
     #[arg(long = "pin-shards", env = "ES_PIN_SHARDS", num_args = 0..=1, require_equals = true,
-          default_value = "true", default_missing_value = "true", value_name = "BOOL")]
+          default_value = "true", default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
     pub pin_shards: bool,
 }
 
@@ -327,7 +327,7 @@ mod tests {
         assert_eq!(a.parallelism, Some(3));
         assert_eq!(a.auth_token.as_deref(), Some("t"));
         assert!(a.silent);
-        let b = serve(&["--http-addr=127.0.0.1:2", "-release=true", "-silent=false"]);
+        let b = serve(&["--http-addr=127.0.0.1:2", "-release=1", "-silent=false"]);
         assert_eq!(b.http_addr, "127.0.0.1:2");
         assert!(b.release);
         assert!(!b.silent);
