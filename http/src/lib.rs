@@ -56,3 +56,7 @@ pub use response::{
     CONTINUE_100, ResponseError, ResponseWriter, status_has_no_content, status_line,
     write_json_error,
 };
+
+#[cfg(feature = "props")]
+#[doc(hidden)]
+pub mod props;
