@@ -15,6 +15,9 @@
 //!   ranges inside the caller's buffer.
 //! - [`ResponseWriter`] appends a response head (and body) to a caller's `Vec<u8>`, with the
 //!   `Date` line from a [`DateCache`]; [`write_json_error`] writes `{"error":"<reason>"}`.
+//! - [`Multipart`] iterates the parts of a complete `multipart/form-data` body ([`boundary`]
+//!   reads the boundary from the Content-Type).
+//! - [`percent_decode`] and [`query_param`] help route `/file/{id}` and read query strings.
 //!
 //! ```
 //! use shardbox_http::{parse_request, DateCache, Header, Limits, Parsed, ResponseWriter};
@@ -41,21 +44,25 @@ mod chunked;
 mod date;
 mod error;
 pub mod limits;
+mod multipart;
 mod parse;
 mod request;
 mod response;
 mod syntax;
+mod target;
 
 pub use chunked::{ChunkedDecoder, Decoded};
 pub use date::{DateCache, IMF_FIXDATE_LEN};
 pub use error::ParseError;
 pub use limits::Limits;
+pub use multipart::{Multipart, MultipartError, ParamForm, ParamValue, Part, boundary};
 pub use parse::parse_request;
 pub use request::{BodyKind, Header, Method, Parsed, Request, Version};
 pub use response::{
     CONTINUE_100, ResponseError, ResponseWriter, status_has_no_content, status_line,
     write_json_error,
 };
+pub use target::{PercentDecodeError, form_decode, percent_decode, query_pairs, query_param};
 
 #[cfg(feature = "props")]
 #[doc(hidden)]

@@ -14,7 +14,7 @@
 //! | `chunk_ext_bytes_max` | 4 KiB per body | 400 ([`crate::ParseError::ChunkExtensionTooLong`]) |
 //! | `trailer_bytes_max` | 8 KiB | 431 ([`crate::ParseError::TrailerTooLarge`]) |
 //! | `multipart_parts_count_max` | 64 | 413 ([`crate::MultipartError::TooManyParts`]) |
-//! | `multipart_part_header_bytes_max` | 8 KiB | 431 ([`crate::MultipartError::PartHeadTooLarge`]) |
+//! | `multipart_part_header_bytes_max` | 8 KiB | 413 ([`crate::MultipartError::PartHeadTooLarge`]) |
 //!
 //! This module holds no logic beyond the compile-time relations between the defaults.
 

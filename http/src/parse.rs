@@ -247,17 +247,22 @@ fn parse_head<'b>(
 }
 
 /// The version when the fast path did not match: `Ok(None)` if partial, 505 for other
-/// well-formed versions, 400 otherwise.
+/// well-formed versions, 400 otherwise. Bytes are checked as they arrive (`HTTP/`, then digits
+/// and dots), so garbage is refused before its line ends, like every other part of the head.
 #[cold]
 fn parse_version_slow(rest: &[u8]) -> Result<Option<(Version, &[u8])>, ParseError> {
-    let Some(end) = rest.iter().position(|&b| b == b'\r' || b == b'\n') else {
+    let Some(end) = rest.iter().enumerate().position(|(i, &b)| match b"HTTP/".get(i) {
+        Some(&expected) => b != expected,
+        None => !(b.is_ascii_digit() || b == b'.'),
+    }) else {
         return Ok(None);
     };
     let Some((version, tail)) = rest.split_at_checked(end) else { return Ok(None) };
     let tail = match tail {
         [b'\r', b'\n', tail @ ..] => tail,
         [b'\r'] => return Ok(None),
-        _ => return Err(ParseError::InvalidLineEnding),
+        [b'\r' | b'\n', ..] => return Err(ParseError::InvalidLineEnding),
+        _ => return Err(ParseError::InvalidRequestLine),
     };
     match version {
         b"HTTP/1.1" => return Ok(Some((Version::Http11, tail))),
@@ -269,10 +274,7 @@ fn parse_version_slow(rest: &[u8]) -> Result<Option<(Version, &[u8])>, ParseErro
         let mut parts = v.split(|&b| b == b'.');
         let major = parts.next().unwrap_or_default();
         let minor = parts.next().unwrap_or(b"0");
-        parts.next().is_none()
-            && !major.is_empty()
-            && !minor.is_empty()
-            && major.iter().chain(minor).all(u8::is_ascii_digit)
+        parts.next().is_none() && !major.is_empty() && !minor.is_empty()
     });
     if well_formed {
         Err(ParseError::VersionNotSupported)
@@ -548,6 +550,10 @@ mod tests {
         // A TLS ClientHello on the plain port: rejected at the first byte.
         assert_eq!(parse(b"\x16\x03\x01\x02\x00"), Err(ParseError::InvalidMethod));
         assert_eq!(parse(b"GET /\x00"), Err(ParseError::InvalidTarget));
+        // Regression (fuzz http_parse): the version is checked before its line ends.
+        assert_eq!(parse(b"GET / HTT\x8cP/0.1 tHs\r"), Err(ParseError::InvalidRequestLine));
+        assert_eq!(parse(b"GET / HTTP/1.1 "), Err(ParseError::InvalidRequestLine));
+        assert_eq!(parse(b"GET / HTTP/2.0"), Ok(Parsed::Partial));
     }
 
     #[test]

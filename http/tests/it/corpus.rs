@@ -34,3 +34,11 @@ fn chunked_corpus_holds_the_properties() {
         assert!(r.is_ok(), "property failed on chunked/{name}");
     }
 }
+
+#[test]
+fn multipart_corpus_holds_the_properties() {
+    for (name, data) in corpus("multipart") {
+        let r = std::panic::catch_unwind(|| shardbox_http::props::check_multipart(&data));
+        assert!(r.is_ok(), "property failed on multipart/{name}");
+    }
+}

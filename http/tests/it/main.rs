@@ -5,5 +5,6 @@ mod corpus;
 mod differential;
 mod incremental;
 mod limits;
+mod multipart;
 mod rules;
 mod support;
