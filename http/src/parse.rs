@@ -33,7 +33,7 @@
 use crate::error::ParseError;
 use crate::limits::Limits;
 use crate::request::{BodyKind, Header, Method, Parsed, Request, Version};
-use crate::syntax::{is_host_byte, is_target_byte, is_tchar, is_value_byte, list_members};
+use crate::syntax::{is_host_byte, is_tchar, list_members, target_end, value_end};
 
 /// Parses a request head at the start of `buf`, storing header lines in `headers`.
 ///
@@ -162,7 +162,7 @@ fn parse_head<'b>(
 
     // request-target SP
     let max = limits.target_bytes_max;
-    let Some(end) = rest.iter().position(|&b| !is_target_byte(b)) else {
+    let Some(end) = target_end(rest) else {
         if rest.len() > max {
             return Err(ParseError::TargetTooLong { max });
         }
@@ -224,10 +224,8 @@ fn parse_head<'b>(
             _ => return Err(ParseError::InvalidHeaderName),
         };
 
-        let Some(value_end) = tail.iter().position(|&b| !is_value_byte(b)) else {
-            return Ok(None);
-        };
-        let Some((value, after)) = tail.split_at_checked(value_end) else { return Ok(None) };
+        let Some(end) = value_end(tail) else { return Ok(None) };
+        let Some((value, after)) = tail.split_at_checked(end) else { return Ok(None) };
         rest = match after {
             [b'\r', b'\n', tail @ ..] => tail,
             [b'\r'] => return Ok(None),

@@ -369,7 +369,7 @@ fn naive_chunked(mut data: &[u8], limits: &Limits) -> Option<(Vec<u8>, usize)> {
         if !(ext.is_empty() || matches!(ext[0], b';' | b' ' | b'\t'))
             || ext.iter().any(|&b| !crate::syntax::is_value_byte(b))
             || ext_total > limits.chunk_ext_bytes_max
-            || body.len() as u64 + size > limits.body_bytes_max
+            || (body.len() as u64).saturating_add(size) > limits.body_bytes_max
         {
             return None;
         }
