@@ -5,10 +5,13 @@
 //! quotas, file handles, accounting, clock setting...) and `clone` with any namespace flag: those
 //! kill the process with SIGSYS (`SECCOMP_RET_KILL_PROCESS`), which the layer above reports as
 //! `Dangerous Syscall`. `clone3` returns `ENOSYS` (its flags are in memory, out of a filter's
-//! reach; libc then falls back to `clone`, which the filter can check). Other architectures than
-//! x86-64 are killed by seccompiler's prologue, and x32 syscall numbers (bit 30) by two
-//! instructions we insert right after it, so the deny-list cannot be bypassed through another
-//! ABI.
+//! reach; libc then falls back to `clone`, which the filter can check). `socket` works only for
+//! the families a network namespace confines ([`sys::SOCKET_FAMILIES_ALLOWED`]: unix, inet,
+//! inet6, netlink); any other answers `EAFNOSUPPORT`, as from a kernel built without it. Above
+//! all this stops AF_VSOCK, which no namespace confines: inside a VM it reaches the hypervisor
+//! host's services. Other architectures than x86-64 (the i386 ABI through `int $0x80`) are
+//! killed by seccompiler's prologue, and x32 syscall numbers (bit 30) by two instructions we
+//! insert right after it, so the deny-list cannot be bypassed through another ABI.
 //!
 //! The filter is compiled once per container (in the zygote) and installed in each program's
 //! child just before `execve`. It does not decide what a program may do beyond this list; the
@@ -56,8 +59,11 @@ pub fn default_filter() -> Result<BpfProgram, SeccompError> {
     )?;
     let mut prog: BpfProgram = filter.try_into()?;
     insert_x32_kill(&mut prog)?;
-    // clone3 → ENOSYS: a second filter would be simplest, but one program is cheaper to run; we
-    // prepend the check right after the x32 guard.
+    // seccompiler has one match action per filter; these answer an errno instead. A second
+    // filter would be simplest, but one program is cheaper to run: each block goes right after
+    // the syscall number is loaded, in front of the x32 guard (they test exact x86-64 numbers,
+    // so an x32 number falls through to the guard).
+    insert_socket_family_guard(&mut prog)?;
     insert_errno(&mut prog, sys::SYS_CLONE3, sys::errno::ENOSYS)?;
     Ok(prog)
 }
@@ -69,6 +75,8 @@ const BPF_RET_K: u16 = 0x06;
 const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
 /// Offset of `nr` in `struct seccomp_data`.
 const NR_OFFSET: u32 = 0;
+/// Offset of the low 32 bits of `args[0]` in `struct seccomp_data` (little-endian x86-64).
+const ARG0_LOW_OFFSET: u32 = 16;
 /// Index of the `ld nr` instruction in seccompiler's output (after the 3-instruction arch check).
 const LOAD_NR_INDEX: usize = 3;
 
@@ -110,6 +118,37 @@ fn insert_errno(prog: &mut BpfProgram, syscall: i64, errno: i32) -> Result<(), S
     Ok(())
 }
 
+/// Inserts, right after the syscall number is loaded:
+///
+/// ```text
+///   if nr != socket: goto reload
+///   a = low 32 bits of args[0]     (the kernel reads `int family`: the high half is ignored)
+///   if a == each allowed family: goto reload
+///   return ERRNO(EAFNOSUPPORT)
+/// reload:
+///   a = nr                         (the rest of the program expects it)
+/// ```
+fn insert_socket_family_guard(prog: &mut BpfProgram) -> Result<(), SeccompError> {
+    check_prologue(prog)?;
+    let at = LOAD_NR_INDEX + 1;
+    let nr = u32::try_from(sys::SYS_SOCKET).map_err(|_| SeccompError::Prologue)?;
+    let errno = u32::try_from(sys::errno::EAFNOSUPPORT).map_err(|_| SeccompError::Prologue)?;
+    let families = sys::SOCKET_FAMILIES_ALLOWED;
+    let n = u8::try_from(families.len()).map_err(|_| SeccompError::Prologue)?;
+    let mut block = Vec::with_capacity(usize::from(n) + 4);
+    // From the first instruction, the reload is n + 3 instructions further on.
+    block.push(sock_filter { code: BPF_JMP_JEQ_K, jt: 0, jf: n + 2, k: nr });
+    block.push(sock_filter { code: BPF_LD_W_ABS, jt: 0, jf: 0, k: ARG0_LOW_OFFSET });
+    for (i, family) in (0u8..).zip(families) {
+        // From family i, the reload is (n - i) instructions further on.
+        block.push(sock_filter { code: BPF_JMP_JEQ_K, jt: n - i, jf: 0, k: *family });
+    }
+    block.push(sock_filter { code: BPF_RET_K, jt: 0, jf: 0, k: SECCOMP_RET_ERRNO | errno });
+    block.push(sock_filter { code: BPF_LD_W_ABS, jt: 0, jf: 0, k: NR_OFFSET });
+    prog.splice(at..at, block);
+    Ok(())
+}
+
 /// Installs `prog` on the calling thread (sets `no_new_privs` first, as seccompiler does).
 pub fn install(prog: &BpfProgram) -> std::io::Result<()> {
     seccompiler::apply_filter(prog).map_err(|e| match e {
@@ -122,22 +161,129 @@ pub fn install(prog: &BpfProgram) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+
+    /// A classic-BPF interpreter for the opcodes seccompiler and this module emit: the oracle
+    /// that says what the kernel will answer for a syscall.
+    fn eval(prog: &[sock_filter], arch: u32, nr: u32, args: [u64; 6]) -> u32 {
+        let word = |off: u32| -> u32 {
+            match off {
+                0 => nr,
+                4 => arch,
+                16..=63 => {
+                    let arg = args[((off - 16) / 8) as usize];
+                    if off.is_multiple_of(8) { arg as u32 } else { (arg >> 32) as u32 }
+                }
+                other => panic!("load from offset {other}"),
+            }
+        };
+        let (mut a, mut pc) = (0u32, 0usize);
+        loop {
+            let ins = &prog[pc];
+            let jump = |cond: bool| pc + 1 + usize::from(if cond { ins.jt } else { ins.jf });
+            pc = match ins.code {
+                0x20 => {
+                    a = word(ins.k);
+                    pc + 1
+                }
+                0x54 => {
+                    a &= ins.k;
+                    pc + 1
+                }
+                0x05 => pc + 1 + ins.k as usize,
+                0x15 => jump(a == ins.k),
+                0x25 => jump(a > ins.k),
+                0x35 => jump(a >= ins.k),
+                0x45 => jump(a & ins.k != 0),
+                0x06 => return ins.k,
+                other => panic!("opcode {other:#x} at {pc}"),
+            };
+        }
+    }
+
+    fn call(prog: &[sock_filter], nr: i64, arg0: u64) -> u32 {
+        eval(prog, AUDIT_ARCH_X86_64, nr as u32, [arg0, 0, 0, 0, 0, 0])
+    }
+
+    const KILL: u32 = sys::SECCOMP_RET_KILL_PROCESS;
+
     #[test]
     fn filter_builds_with_guards_after_the_prologue() {
         let prog = default_filter().unwrap();
         assert!(prog.len() > sys::DENIED_SYSCALLS.len());
         assert!(prog.len() < 4096, "BPF_MAXINSNS");
         assert_eq!(prog[LOAD_NR_INDEX].code, BPF_LD_W_ABS);
-        // clone3 guard, then x32 guard.
+        // clone3 guard, socket guard, then x32 guard.
         assert_eq!(prog[4].code, BPF_JMP_JEQ_K);
         assert_eq!(prog[4].k, sys::SYS_CLONE3 as u32);
-        assert_eq!(prog[6].code, BPF_JMP_JGE_K);
-        assert_eq!(prog[7].k, sys::SECCOMP_RET_KILL_PROCESS);
+        assert_eq!(prog[6].k, sys::SYS_SOCKET as u32);
+        let x32 = 6 + sys::SOCKET_FAMILIES_ALLOWED.len() + 4;
+        assert_eq!(prog[x32].code, BPF_JMP_JGE_K);
+        assert_eq!(prog[x32 + 1].k, KILL);
+    }
+
+    #[test]
+    fn every_denied_syscall_is_killed_and_others_pass() {
+        let prog = default_filter().unwrap();
+        for (name, nr) in sys::DENIED_SYSCALLS {
+            assert_eq!(call(&prog, *nr, 0), KILL, "{name}");
+        }
+        // read, getpid, mmap, execve (x86-64 numbers).
+        for nr in [0, 39, 9, 59] {
+            assert_eq!(call(&prog, nr, 0), SECCOMP_RET_ALLOW, "{nr}");
+        }
+    }
+
+    #[test]
+    fn clone_with_a_namespace_flag_is_killed() {
+        let prog = default_filter().unwrap();
+        let sigchld = 17; // SIGCHLD
+        assert_eq!(call(&prog, sys::SYS_CLONE, sigchld), SECCOMP_RET_ALLOW);
+        let thread = 0x100 | 0x800 | 0x10000; // CLONE_VM | CLONE_SIGHAND | CLONE_THREAD
+        assert_eq!(call(&prog, sys::SYS_CLONE, thread), SECCOMP_RET_ALLOW);
+        for flag in sys::CLONE_NAMESPACE_FLAGS {
+            assert_eq!(call(&prog, sys::SYS_CLONE, flag | sigchld), KILL, "{flag:#x}");
+            assert_eq!(call(&prog, sys::SYS_CLONE, flag | 1 << 40), KILL, "{flag:#x} high");
+        }
+        let enosys = SECCOMP_RET_ERRNO | sys::errno::ENOSYS as u32;
+        assert_eq!(call(&prog, sys::SYS_CLONE3, 0), enosys);
+    }
+
+    #[test]
+    fn only_namespaced_socket_families_are_created() {
+        let prog = default_filter().unwrap();
+        for family in sys::SOCKET_FAMILIES_ALLOWED {
+            assert_eq!(call(&prog, sys::SYS_SOCKET, u64::from(*family)), SECCOMP_RET_ALLOW);
+        }
+        let refused = SECCOMP_RET_ERRNO | sys::errno::EAFNOSUPPORT as u32;
+        // AF_VSOCK, the same with high bits set (the kernel truncates to int), AF_PACKET,
+        // AF_ALG, AF_BLUETOOTH, AF_UNSPEC, past AF_MAX.
+        for family in [40, 40 | 1 << 32, 17, 38, 31, 0, 46, u64::MAX] {
+            assert_eq!(call(&prog, sys::SYS_SOCKET, family), refused, "{family:#x}");
+        }
+        // High garbage over an allowed family is that family (what the kernel sees).
+        assert_eq!(call(&prog, sys::SYS_SOCKET, 1 | 1 << 32), SECCOMP_RET_ALLOW);
+        // Other syscalls with a "family" argument are not touched.
+        assert_eq!(call(&prog, 53, 40), SECCOMP_RET_ALLOW); // socketpair
+    }
+
+    #[test]
+    fn foreign_abis_are_killed() {
+        let prog = default_filter().unwrap();
+        // getpid, socket, clone3, mount.
+        for nr in [39, 41, 435, 165] {
+            let x32 = nr as u32 | sys::X32_SYSCALL_BIT;
+            assert_eq!(eval(&prog, AUDIT_ARCH_X86_64, x32, [0; 6]), KILL, "x32 {nr}");
+            assert_eq!(eval(&prog, AUDIT_ARCH_I386, nr as u32, [0; 6]), KILL, "i386 {nr}");
+        }
     }
 
     #[test]
     fn bad_prologue_is_refused() {
         let mut prog: BpfProgram = vec![sock_filter { code: 0, jt: 0, jf: 0, k: 0 }];
         assert!(matches!(insert_x32_kill(&mut prog), Err(SeccompError::Prologue)));
+        assert!(matches!(insert_socket_family_guard(&mut prog), Err(SeccompError::Prologue)));
     }
 }

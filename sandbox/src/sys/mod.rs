@@ -43,6 +43,8 @@ pub mod errno {
     pub const EBADMSG: i32 = libc::EBADMSG;
     /// Function not implemented.
     pub const ENOSYS: i32 = libc::ENOSYS;
+    /// Address family not supported by protocol.
+    pub const EAFNOSUPPORT: i32 = libc::EAFNOSUPPORT;
 }
 
 /// Signal numbers the callers need.
@@ -175,6 +177,13 @@ pub const SYS_CLONE: i64 = libc::SYS_clone;
 /// `clone3` (arguments in memory: a filter cannot inspect them, so it answers ENOSYS and libc
 /// falls back to `clone`).
 pub const SYS_CLONE3: i64 = libc::SYS_clone3;
+/// `socket`.
+pub const SYS_SOCKET: i64 = libc::SYS_socket;
+/// Socket families programs may create: those a network namespace confines. Everything else
+/// (AF_VSOCK above all: not namespaced, it reaches the hypervisor host; AF_PACKET, AF_ALG,
+/// AF_BLUETOOTH, ...) is `EAFNOSUPPORT`.
+pub const SOCKET_FAMILIES_ALLOWED: &[u32] =
+    &[libc::AF_UNIX as u32, libc::AF_INET as u32, libc::AF_INET6 as u32, libc::AF_NETLINK as u32];
 /// Namespace flags a program may not pass to `clone`.
 pub const CLONE_NAMESPACE_FLAGS: &[u64] = &[
     libc::CLONE_NEWNS as u64,

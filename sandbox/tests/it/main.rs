@@ -5,6 +5,7 @@
 //! Tests run one at a time: several count host processes, mounts and cgroups. Without root,
 //! user namespaces or cgroups, every test is reported ignored and the reason is printed.
 
+mod attacks;
 mod copy;
 mod exec;
 mod harness;
@@ -28,6 +29,7 @@ fn main() {
     trials.extend(limits::tests());
     trials.extend(isolation::tests());
     trials.extend(leaks::tests());
+    trials.extend(attacks::tests());
     let trials = trials.into_iter().map(|t| t.with_ignored_flag(skip.is_some())).collect();
     libtest_mimic::run(&args, trials).exit();
 }

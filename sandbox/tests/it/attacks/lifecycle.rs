@@ -1,0 +1,81 @@
+//! Containers and the zygote dying or freezing under the host: the run fails cleanly (no hang,
+//! no panic), the broken container is destroyed, and the pool keeps serving.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Failed, Trial};
+use shardbox_sandbox::{BrokenReason, ContainerError, ExecLimits, ExecRequest};
+
+use crate::harness::{check, env, limits, pool, sh};
+
+const MS: u64 = 1_000_000;
+
+pub fn tests() -> Vec<Trial> {
+    vec![
+        Trial::test("attacks::lifecycle::init_killed_mid_run", init_killed),
+        Trial::test("attacks::lifecycle::init_stopped_mid_run", init_stopped),
+    ]
+}
+
+fn signal_later(pid: u32, sig: &'static str) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        let _ = Command::new("kill").args([sig, &pid.to_string()]).status();
+    })
+}
+
+fn sleep_req(wall_ms: u64) -> ExecRequest<'static> {
+    ExecRequest {
+        args: vec![b"/bin/sleep".to_vec(), b"10".to_vec()],
+        env: env(),
+        files: vec![],
+        limits: ExecLimits { wall_time_ns: Some(wall_ms * MS), ..limits() },
+    }
+}
+
+fn init_killed() -> Result<(), Failed> {
+    let p = pool();
+    let mut c = p.get()?;
+    let init = c.init_pid();
+    let t = signal_later(init, "-KILL");
+    let start = Instant::now();
+    let r = c.run(&sleep_req(20_000), None);
+    t.join().map_err(|_| "killer thread panicked")?;
+    check(matches!(r, Err(ContainerError::Broken(_))), || format!("run: {r:?}"))?;
+    check(start.elapsed() < Duration::from_secs(3), || format!("took {:?}", start.elapsed()))?;
+    check(c.is_broken(), || "container not marked broken".into())?;
+    drop(c);
+    // The pool replaces it and keeps serving.
+    let mut c = p.get()?;
+    check(c.init_pid() != init, || "the dead container was handed out again".into())?;
+    sh(&mut c, "exit 0", limits())?.exited(0)?;
+    drop(c);
+    p.check_invariants();
+    Ok(())
+}
+
+fn init_stopped() -> Result<(), Failed> {
+    let p = pool();
+    let mut c = p.get()?;
+    let init = c.init_pid();
+    let t = signal_later(init, "-STOP");
+    let start = Instant::now();
+    // The wall limit fires, the host asks the frozen init to kill and gives up after
+    // KILL_WAIT_MS_MAX (5 s).
+    let r = c.run(&sleep_req(500), None);
+    t.join().map_err(|_| "stopper thread panicked")?;
+    check(matches!(r, Err(ContainerError::Broken(BrokenReason::Timeout { .. }))), || {
+        format!("run: {r:?}")
+    })?;
+    check(start.elapsed() < Duration::from_secs(8), || format!("took {:?}", start.elapsed()))?;
+    drop(c);
+    check(!std::path::Path::new(&format!("/proc/{init}")).exists(), || {
+        format!("the frozen init {init} survived its destruction")
+    })?;
+    let mut c = p.get()?;
+    sh(&mut c, "exit 0", limits())?.exited(0)?;
+    drop(c);
+    p.check_invariants();
+    Ok(())
+}

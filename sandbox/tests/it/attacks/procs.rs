@@ -1,0 +1,146 @@
+//! Processes and resources: programs that try to outlive their run, evade the CPU-time limit,
+//! hang the wall clock, exhaust threads, fds and kernel instances, fill memory through tmpfs or
+//! sparse files, or send a request too large for the protocol.
+
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Failed, Trial};
+use shardbox_sandbox::{ExecLimits, WaitStatus};
+
+use super::{compile, field, run_bin};
+use crate::harness::{check, limits, pool, sh};
+
+const MS: u64 = 1_000_000;
+
+pub fn tests() -> Vec<Trial> {
+    vec![
+        Trial::test("attacks::procs::nothing_outlives_the_run", outlive),
+        Trial::test("attacks::procs::threads_count_against_procs_max", threads),
+        Trial::test("attacks::procs::fds_and_kernel_instances_are_bounded", fds),
+        Trial::test("attacks::procs::sparse_files_are_bounded", sparse),
+        Trial::test("attacks::procs::tmpfs_pages_count_as_memory", tmpfs_memory),
+        Trial::test("attacks::procs::cpu_limit_sees_daemons_and_kernel_time", cpu_evasion),
+        Trial::test("attacks::procs::wall_limit_ends_a_stopped_vfork", vfork_stop),
+    ]
+}
+
+fn bin() -> Result<Vec<u8>, Failed> {
+    compile("procs", include_str!("c/procs.c"), &["-pthread"])
+}
+
+fn cgroup_empty(c: &shardbox_sandbox::Container) -> Result<bool, Failed> {
+    Ok(c.cgroup().map(|cg| cg.is_empty()).transpose()?.unwrap_or(true))
+}
+
+fn outlive() -> Result<(), Failed> {
+    let bin = bin()?;
+    let mut c = pool().get()?;
+    let l = ExecLimits { wall_time_ns: Some(10_000 * MS), ..limits() };
+    let start = Instant::now();
+    let r = run_bin(&mut c, "procs", &bin, &["daemons"], l)?;
+    r.exited(0)?;
+    check(field(&r, "spawned") == Some("0 0"), || format!("{r:?}"))?;
+    check(field(&r, "clone_parent").is_some_and(|v| !v.starts_with('-')), || format!("{r:?}"))?;
+    // The run ends when main exits: nobody waits for the daemons' wall clock.
+    check(start.elapsed() < Duration::from_secs(3), || format!("took {:?}", start.elapsed()))?;
+    check(cgroup_empty(&c)?, || "processes left in the cgroup after the run".into())?;
+    let r = sh(&mut c, "ls /proc | grep -c '^[0-9]'", limits())?;
+    // init, sh, ls, grep.
+    check(r.stdout.trim().parse::<u32>().unwrap_or(99) <= 4, || format!("left: {r:?}"))?;
+    Ok(())
+}
+
+fn threads() -> Result<(), Failed> {
+    let bin = bin()?;
+    let mut c = pool().get()?;
+    let l = ExecLimits { procs_max: Some(16), ..limits() };
+    let r = run_bin(&mut c, "procs", &bin, &["threads"], l)?;
+    r.exited(0)?;
+    let n: u64 =
+        field(&r, "threads").and_then(|v| v.split(' ').next()?.parse().ok()).unwrap_or(u64::MAX);
+    // main is one of the 16 tasks.
+    check(n <= 15, || format!("{n} threads under pids.max 16: {r:?}"))?;
+    check(field(&r, "threads").is_some_and(|v| v.ends_with(" 11")), || format!("EAGAIN: {r:?}"))?;
+    Ok(())
+}
+
+fn fds() -> Result<(), Failed> {
+    let bin = bin()?;
+    let mut c = pool().get()?;
+    let r = run_bin(&mut c, "procs", &bin, &["fds"], limits())?;
+    r.exited(0)?;
+    // RLIMIT_NOFILE 256 (open_file_limit), 0..2 taken; it cannot be raised.
+    check(field(&r, "open") == Some("253 24"), || format!("open: {r:?}"))?;
+    check(field(&r, "raise_nofile") == Some("-1 1"), || format!("raise: {r:?}"))?;
+    let inotify = field(&r, "inotify").map(str::to_string);
+    check(inotify.as_deref().is_some_and(|v| v.ends_with(" 24") && !v.starts_with("0 ")), || {
+        format!("inotify: {r:?}")
+    })?;
+    // Instances are per user and freed at exit: the next run gets as many.
+    let r = run_bin(&mut c, "procs", &bin, &["fds"], limits())?;
+    check(field(&r, "inotify") == inotify.as_deref(), || format!("inotify after a run: {r:?}"))?;
+    Ok(())
+}
+
+fn sparse() -> Result<(), Failed> {
+    let bin = bin()?;
+    let mut c = pool().get()?;
+    let r = run_bin(&mut c, "procs", &bin, &["sparse"], limits())?;
+    r.exited(0)?;
+    // RLIMIT_FSIZE (output_limit_bytes, 256 MiB) bounds sizes on tmpfs and memfd: EFBIG.
+    for what in ["ftruncate_1t", "memfd_1t", "pwrite_far"] {
+        check(field(&r, what) == Some("-1 27"), || format!("{what}: {r:?}"))?;
+    }
+    Ok(())
+}
+
+fn tmpfs_memory() -> Result<(), Failed> {
+    let bin = bin()?;
+    let mut c = pool().get()?;
+    let limit = 32u64 << 20;
+    let l = ExecLimits { memory_bytes: Some(limit), ..limits() };
+    let r = run_bin(&mut c, "procs", &bin, &["fill", "100"], l)?;
+    let o = r.outcome;
+    // Either the write fails or the OOM killer ends the program: /w is not a way around the
+    // memory limit.
+    let filled: u64 =
+        field(&r, "filled").and_then(|v| v.split(' ').next()?.parse().ok()).unwrap_or(0);
+    check(o.memory_limit_hit || filled < 32, || format!("wrote {filled} MiB: {r:?}"))?;
+    check(o.memory_peak_bytes <= limit + 16 * 1024, || format!("peak over the limit: {o:?}"))?;
+    c.reset()?;
+    let r = sh(&mut c, "exit 0", limits())?;
+    check(r.outcome.memory_peak_bytes < 8 << 20, || format!("next run: {r:?}"))?;
+    Ok(())
+}
+
+fn cpu_evasion() -> Result<(), Failed> {
+    let bin = bin()?;
+    let mut c = pool().get()?;
+    for mode in ["spin-daemon", "kernel-spin"] {
+        let l =
+            ExecLimits { cpu_time_ns: Some(300 * MS), wall_time_ns: Some(5_000 * MS), ..limits() };
+        let start = Instant::now();
+        let r = run_bin(&mut c, "procs", &bin, &[mode], l)?;
+        let o = r.outcome;
+        check(o.cpu_limit_hit && !o.wall_limit_hit, || format!("{mode}: {o:?}"))?;
+        check(o.cpu_time_ns >= 300 * MS, || format!("{mode}: {o:?}"))?;
+        check(start.elapsed() < Duration::from_secs(3), || {
+            format!("{mode}: took {:?}", start.elapsed())
+        })?;
+        check(cgroup_empty(&c)?, || format!("{mode}: processes left"))?;
+    }
+    Ok(())
+}
+
+fn vfork_stop() -> Result<(), Failed> {
+    let bin = bin()?;
+    let mut c = pool().get()?;
+    let l = ExecLimits { wall_time_ns: Some(300 * MS), ..limits() };
+    let start = Instant::now();
+    let r = run_bin(&mut c, "procs", &bin, &["vfork-stop"], l)?;
+    let o = r.outcome;
+    check(o.wall_limit_hit && o.status == WaitStatus::Signalled(9), || format!("{r:?}"))?;
+    check(start.elapsed() < Duration::from_secs(2), || format!("took {:?}", start.elapsed()))?;
+    check(cgroup_empty(&c)?, || "processes left".into())?;
+    Ok(())
+}
