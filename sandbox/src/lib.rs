@@ -1,5 +1,9 @@
 //! Linux containers for the judge workload, and the go-judge request model.
 //!
+//! Judge semantics (go-judge compatibility) live in their own modules: [`model`] parses and
+//! validates `POST /run` bodies, [`status`] decides a result's status and [`result`] encodes
+//! results exactly as go-judge does. [`limits`] names every bound.
+//!
 //! The code here is blocking Linux calls meant to run outside a shard's event loop, or pure logic.
 //! It has no async runtime dependency; the `engine` crate decides where and when it runs.
 //!
@@ -30,10 +34,13 @@ pub mod exec;
 pub mod info;
 mod init;
 pub mod limits;
+pub mod model;
 pub mod mounts;
 pub mod pool;
 pub mod protocol;
+pub mod result;
 pub mod seccomp;
+pub mod status;
 mod sys;
 pub mod zygote;
 

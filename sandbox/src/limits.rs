@@ -1,8 +1,12 @@
 //! Named limits of the sandbox crate (STYLE.md §9), with their relations asserted at compile time.
 //!
-//! Container layer (zygote, init, protocol, cgroups, pool). Every count or size that crosses the
-//! host↔container socket or comes from configuration is bounded here, and checked before anything
-//! is allocated for it. This module holds constants only; it does not enforce them.
+//! Two groups. Container layer (zygote, init, protocol, cgroups, pool): every count or size that
+//! crosses the host↔container socket or comes from configuration. Judge layer (request model,
+//! run orchestration, file store): everything a `POST /run` body can ask for, checked before any
+//! of it is spent; a request over one of them is rejected with a typed error naming the limit
+//! (`model::RequestError::LimitExceeded`, HTTP 400). go-judge has none of the judge limits; each
+//! is set far above what a judge client sends (`docs/compatibility.md`). This module holds
+//! constants only; it does not enforce them.
 
 /// Largest message on a control socket (host↔container init, host↔zygote), in bytes.
 /// A SOCK_SEQPACKET datagram larger than this is rejected by the decoder (`MSG_TRUNC` is checked).
@@ -70,6 +74,95 @@ pub const MEMORY_LIMIT_BYTES_MIN: u64 = 4096;
 /// Largest number of tries to exec a program that fails with ETXTBSY (a copied-in binary whose
 /// writer has not closed it yet), one millisecond apart.
 pub const EXEC_ETXTBSY_RETRIES_MAX: u32 = 50;
+
+// ---------------------------------------------------------------------------------------------
+// Judge layer.
+
+/// Largest `POST /run` body the model parses, in bytes (the engine's `-body-bytes-max`, 64 MiB by
+/// default, applies first). It also bounds the sum of every `content` of a request.
+pub const REQUEST_BYTES_MAX: usize = 256 << 20;
+
+/// Deepest nesting of arrays and objects in a `POST /run` body. The schema needs 5 levels; the
+/// bound stops a body of nested brackets from exhausting the parser's stack (sonic-rs recurses;
+/// go-judge's Go decoder allows 10 000).
+pub const JSON_DEPTH_MAX: usize = 32;
+
+/// Most commands (`cmd` entries) in one request; each one takes a container.
+pub const CMDS_MAX: usize = 64;
+
+/// Most argv entries of one command.
+pub const ARGS_MAX: usize = ARGS_COUNT_MAX;
+
+/// Most environment entries of one command.
+pub const ENVS_MAX: usize = ENV_COUNT_MAX;
+
+/// Most bytes of argv plus environment of one command, each string counted with
+/// [`ARGV_ENV_ENTRY_OVERHEAD_BYTES`] more (as the kernel counts its NUL and pointer). The whole
+/// exec request must fit one control-socket message ([`MSG_BYTES_MAX`]).
+pub const ARGV_ENV_BYTES_MAX: usize = 56 * 1024;
+
+/// What each argv or environment string costs on top of its bytes in [`ARGV_ENV_BYTES_MAX`].
+pub const ARGV_ENV_ENTRY_OVERHEAD_BYTES: usize = 8;
+
+/// Most entries in a command's `files` (the child's fds `0..FILES_MAX`), mapped fds included:
+/// every fd travels in one message.
+pub const FILES_MAX: usize = MSG_FDS_MAX;
+
+/// Most `copyIn` entries of one command (files plus symlinks).
+pub const COPY_IN_MAX: usize = 4096;
+
+/// Most `copyOut` plus `copyOutCached` entries of one command.
+pub const COPY_OUT_MAX: usize = 4096;
+
+/// Most `pipeMapping` entries of one request.
+pub const PIPE_MAPPINGS_MAX: usize = 256;
+
+/// Longest collector or pipe-capture name, in bytes (one path component, Linux `NAME_MAX`).
+pub const NAME_BYTES_MAX: usize = 255;
+
+/// Longest `requestId` and `cpuSetLimit`, in bytes.
+pub const TAG_BYTES_MAX: usize = 4096;
+
+/// Default per-file copy-out cap when a command sets no `copyOutMax`, bytes (go-judge's
+/// `-copy-out-limit` default, 256 MiB).
+pub const COPY_OUT_BYTES_DEFAULT: u64 = 256 << 20;
+
+/// Default total bytes the file store may hold before an add fails with a quota error
+/// (`-file-store-bytes-max`).
+pub const FILE_STORE_BYTES_DEFAULT: u64 = 1 << 30;
+
+/// Most files the file store holds at once.
+pub const FILE_STORE_FILES_MAX: usize = 1 << 16;
+
+/// Most random ids drawn for one file store add before it gives up (40 random bits against at
+/// most `FILE_STORE_FILES_MAX` entries: a second draw is already rare).
+pub const FILE_ID_TRIES_MAX: usize = 8;
+
+/// Longest original file name kept by the file store, in bytes.
+pub const FILE_NAME_BYTES_MAX: usize = 255;
+
+/// Longest time a run waits for containers when the pool is at its cap, in milliseconds; past
+/// it the request fails with `PoolError::Exhausted` (HTTP 503).
+pub const POOL_WAIT_MS_MAX: u64 = 10_000;
+
+/// Bytes one relay or collector thread moves per read (proxy pipes, `pipe: true` collectors).
+pub const RELAY_CHUNK_BYTES: usize = 64 * 1024;
+
+const _: () = assert!(
+    ARGV_ENV_BYTES_MAX + FILES_MAX + RLIMITS_COUNT_MAX * 12 + 64 <= MSG_BYTES_MAX,
+    "argv, env, fd slots and rlimits of one exec fit one control message"
+);
+const _: () = assert!(JSON_DEPTH_MAX >= 8, "the request schema nests 5 levels deep");
+const _: () = assert!(ARGV_ENV_ENTRY_OVERHEAD_BYTES >= 4, "covers the 4-byte length prefix");
+const _: () = assert!(ARGV_ENV_BYTES_MAX <= REQUEST_BYTES_MAX);
+const _: () = assert!(NAME_BYTES_MAX <= PATH_BYTES_MAX);
+const _: () = assert!(FILES_MAX >= 3, "stdin, stdout and stderr must fit");
+const _: () = assert!(CMDS_MAX >= 2, "an interactive judge needs two commands");
+const _: () = assert!(
+    PIPE_MAPPINGS_MAX <= CMDS_MAX * FILES_MAX / 2,
+    "every mapping takes two fd slots, so a larger limit could never be reached"
+);
+const _: () = assert!(FILE_NAME_BYTES_MAX <= PATH_BYTES_MAX);
 
 const _: () = assert!(MSG_FDS_MAX <= 253, "SCM_RIGHTS carries at most 253 fds (SCM_MAX_FD)");
 const _: () = assert!(PATH_BYTES_MAX < MSG_BYTES_MAX);
