@@ -2,3 +2,5 @@
 //!
 //! Everything here is owned by one shard and never shared on the hot path.
 #![deny(missing_docs)]
+
+pub mod blob;

@@ -1,8 +1,9 @@
 //! Linux containers for the judge workload, and the go-judge request model.
 //!
 //! Judge semantics (go-judge compatibility) live in their own modules: [`model`] parses and
-//! validates `POST /run` bodies, [`status`] decides a result's status and [`result`] encodes
-//! results exactly as go-judge does. [`limits`] names every bound.
+//! validates `POST /run` bodies, [`status`] decides a result's status, [`result`] encodes
+//! results exactly as go-judge does, and [`filestore`] keeps `/file` uploads and cached
+//! outputs. [`limits`] names every bound.
 //!
 //! The code here is blocking Linux calls meant to run outside a shard's event loop, or pure logic.
 //! It has no async runtime dependency; the `engine` crate decides where and when it runs.
@@ -31,6 +32,7 @@ pub mod cgroup;
 pub mod config;
 pub mod container;
 pub mod exec;
+pub mod filestore;
 pub mod info;
 mod init;
 pub mod limits;
