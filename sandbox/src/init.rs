@@ -26,6 +26,7 @@ use seccompiler::BpfProgram;
 
 use crate::limits::{
     EXEC_ETXTBSY_RETRIES_MAX, KILL_ROUNDS_MAX, MSG_BYTES_MAX, WIPE_DEPTH_MAX, WIPE_ENTRIES_MAX,
+    XATTR_NAMES_BYTES_MAX,
 };
 use crate::mounts::{self, WORK_DIR};
 use crate::protocol::{
@@ -589,7 +590,11 @@ fn reset(st: &State<'_>) -> Result<(), (Step, io::Error)> {
     for m in st.args.plan.mounts.iter().filter(|m| m.kind == MountKind::Tmpfs) {
         let target = String::from_utf8_lossy(&m.target).into_owned();
         let mut budget = WIPE_ENTRIES_MAX;
-        if wipe_dir(std::path::Path::new(&target), &mut budget, 0).is_err() {
+        // The root directory itself outlives the wipe: a program may hang `user.*` extended
+        // attributes on it (it is world-writable), which the next run would read.
+        let wiped = wipe_dir(std::path::Path::new(&target), &mut budget, 0)
+            .and_then(|()| clear_user_xattrs(&m.target));
+        if wiped.is_err() {
             mounts::remount_tmpfs(&m.target, &m.data).map_err(|e| (Step::Wipe, e))?;
         }
     }
@@ -611,6 +616,22 @@ fn reset(st: &State<'_>) -> Result<(), (Step, io::Error)> {
             for e in rd.flatten() {
                 std::fs::remove_file(e.path()).map_err(|e| (Step::Ipc, e))?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// Removes the `user.*` extended attributes of `path` (not following a symlink). `Err` when
+/// their names do not fit `XATTR_NAMES_BYTES_MAX` or one cannot be removed (the caller
+/// remounts). Other namespaces (`security.*`, `trusted.*`, `system.*`) need capabilities
+/// programs do not have.
+fn clear_user_xattrs(path: &[u8]) -> io::Result<()> {
+    let c = sys::cstr(path)?;
+    let mut names = [0u8; XATTR_NAMES_BYTES_MAX];
+    let n = sys::fs::list_xattrs(&c, &mut names)?;
+    for name in names.get(..n).unwrap_or_default().split(|b| *b == 0) {
+        if name.starts_with(b"user.") {
+            sys::fs::remove_xattr(&c, &sys::cstr(name)?)?;
         }
     }
     Ok(())

@@ -47,6 +47,11 @@ pub const WIPE_ENTRIES_MAX: usize = 256;
 /// Largest directory depth the reset walks before it falls back to a fresh tmpfs.
 pub const WIPE_DEPTH_MAX: usize = 16;
 
+/// Largest list of extended-attribute names (NUL-separated) the reset reads from the root of a
+/// tmpfs to remove them one by one, in bytes; a longer list makes it mount a fresh tmpfs
+/// instead. A stack buffer of this size is read on every reset.
+pub const XATTR_NAMES_BYTES_MAX: usize = 256;
+
 /// Shortest interval between two CPU-time checks of a running program, in nanoseconds. The check
 /// timer is armed for when the remaining budget could run out; this floor stops it from spinning
 /// when the remainder is tiny. It bounds the detection delay of a CPU-time limit.

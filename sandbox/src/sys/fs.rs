@@ -1,5 +1,5 @@
 //! Filesystem syscalls: mount, umount, pivot_root, openat2 with resolve flags, fstat, mkdir,
-//! symlink, and SysV IPC removal.
+//! symlink, extended attributes, and SysV IPC removal.
 
 use std::ffi::CStr;
 use std::io;
@@ -196,6 +196,22 @@ pub fn touch(path: &CStr) -> io::Result<()> {
 pub fn symlink(target: &CStr, link: &CStr) -> io::Result<()> {
     // SAFETY: both are valid C strings.
     cvt(unsafe { libc::symlink(target.as_ptr(), link.as_ptr()) })?;
+    Ok(())
+}
+
+/// `llistxattr(path)` into `buf`: the names, each NUL-terminated; returns the bytes used.
+/// `ERANGE` when they do not fit.
+pub fn list_xattrs(path: &CStr, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `path` is a C string and `buf` is writable for its length.
+    let n = unsafe { libc::llistxattr(path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = cvt_long(n as libc::c_long)?;
+    Ok(usize::try_from(n).unwrap_or(0).min(buf.len()))
+}
+
+/// `lremovexattr(path, name)`.
+pub fn remove_xattr(path: &CStr, name: &CStr) -> io::Result<()> {
+    // SAFETY: both are valid C strings.
+    cvt(unsafe { libc::lremovexattr(path.as_ptr(), name.as_ptr()) })?;
     Ok(())
 }
 

@@ -1,6 +1,9 @@
-//! Run A leaves secrets for run B of another user in the same container: SysV shared memory,
-//! message queues and semaphores. After the reset, B finds nothing. Each test first checks that
-//! B *would* see A's objects without the reset, so a detection that sees nothing cannot pass by
+//! Run A leaves secrets for run B of another user in the same container: files of every kind
+//! in `/w` and `/tmp` (more than the wipe's budget, a mode-000 directory, a socket, a fifo, an
+//! open unlinked file held by a daemon), extended attributes on files and on the tmpfs roots
+//! themselves (a few, or more than the reset removes one by one), SysV shared memory, message
+//! queues and semaphores. After the reset, B finds nothing. Each test first checks that B
+//! *would* see A's objects without the reset, so a detection that sees nothing cannot pass by
 //! accident.
 
 use libtest_mimic::{Failed, Trial};
@@ -9,7 +12,41 @@ use super::{compile, field, run_bin};
 use crate::harness::{check, limits, pool};
 
 pub fn tests() -> Vec<Trial> {
-    vec![Trial::test("attacks::leftovers::sysv_ipc_does_not_survive_a_reset", sysv_ipc)]
+    vec![
+        Trial::test("attacks::leftovers::files_and_xattrs_do_not_survive_a_reset", files),
+        Trial::test("attacks::leftovers::many_root_xattrs_do_not_survive_a_reset", many_xattrs),
+        Trial::test("attacks::leftovers::sysv_ipc_does_not_survive_a_reset", sysv_ipc),
+    ]
+}
+
+fn files() -> Result<(), Failed> {
+    let bin = compile("fs", include_str!("c/fs.c"), &[])?;
+    let mut c = pool().get()?;
+    let r = run_bin(&mut c, "fs", &bin, &["plant"], limits())?;
+    r.exited(0)?;
+    check(field(&r, "xattr_w") == Some("0 0"), || format!("user xattrs on /w: {r:?}"))?;
+    // Without a reset, B sees A's files and the attribute on /w.
+    let r = run_bin(&mut c, "fs", &bin, &["find"], limits())?;
+    for want in ["found /w/secret", "found /tmp/many299", "found xattr /w user.secret"] {
+        check(r.stdout.contains(want), || format!("the finder misses {want}: {r:?}"))?;
+    }
+    c.reset()?;
+    let r = run_bin(&mut c, "fs", &bin, &["find"], limits())?;
+    r.exited(0)?;
+    check(r.stdout == "done\n", || format!("left for the next run: {r:?}"))?;
+    Ok(())
+}
+
+fn many_xattrs() -> Result<(), Failed> {
+    let bin = compile("fs", include_str!("c/fs.c"), &[])?;
+    let mut c = pool().get()?;
+    let r = run_bin(&mut c, "fs", &bin, &["xattrs"], limits())?;
+    check(field(&r, "xattrs_set") == Some("32"), || format!("{r:?}"))?;
+    c.reset()?;
+    let r = run_bin(&mut c, "fs", &bin, &["find"], limits())?;
+    r.exited(0)?;
+    check(r.stdout == "done\n", || format!("left for the next run: {r:?}"))?;
+    Ok(())
 }
 
 fn sysv_ipc() -> Result<(), Failed> {

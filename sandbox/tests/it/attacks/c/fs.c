@@ -7,6 +7,7 @@
  *   plant      secrets everywhere a later run might look: files, dot files, deep trees, a
  *              mode-000 dir, >256 entries, a socket, a fifo, xattrs on files and on the tmpfs
  *              roots themselves, a daemon holding a file open
+ *   xattrs     many long user.* names on /w, more than the reset removes one by one
  *   find       everything a run can see in /w and /tmp (except its own binary and the
  *              harness's stdout/stderr files), and the xattrs of the roots
  *   fdcount    exits with the number of open fds (for runs given no fd at all)
@@ -126,6 +127,16 @@ static void plant(void) {
     out("planted", 0);
 }
 
+static void xattrs(void) {
+    char name[64];
+    int ok = 0;
+    for (int i = 0; i < 32; i++) {
+        snprintf(name, sizeof name, "user.a-long-attribute-name-to-fill-the-list-%02d", i);
+        ok += setxattr("/w", name, "SECRET", 6, 0) == 0;
+    }
+    printf("xattrs_set %d\n", ok);
+}
+
 static const char *self_name;
 
 static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw) {
@@ -145,7 +156,7 @@ static void find(const char *argv0) {
     nftw("/tmp", visit, 16, FTW_PHYS);
     const char *roots[] = {"/w", "/tmp"};
     for (int i = 0; i < 2; i++) {
-        char names[256];
+        static char names[65536];
         ssize_t n = listxattr(roots[i], names, sizeof names);
         for (ssize_t off = 0; off < n; off += (ssize_t)strlen(names + off) + 1)
             printf("found xattr %s %s\n", roots[i], names + off);
@@ -160,6 +171,7 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[1], "swap") == 0) swap();
     else if (strcmp(argv[1], "init") == 0) init_probe();
     else if (strcmp(argv[1], "plant") == 0) plant();
+    else if (strcmp(argv[1], "xattrs") == 0) xattrs();
     else if (strcmp(argv[1], "find") == 0) find(argv[0]);
     else if (strcmp(argv[1], "fdcount") == 0) {
         int n = 0;
