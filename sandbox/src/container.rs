@@ -323,7 +323,8 @@ impl Container {
     }
 
     /// Opens (creating parent dirs, `O_CREAT|O_TRUNC`, mode 0777) a container path for writing.
-    /// Relative paths are under `/w`.
+    /// Relative paths are under `/w`. Only a regular file is opened: a fifo, socket or device a
+    /// program left there is [`ContainerError::NotRegular`].
     pub fn open_write(&mut self, path: &[u8]) -> Result<File, ContainerError> {
         let r =
             self.request(&Request::OpenWrite { path: path.to_vec() }, &[], REPLY_WAIT_MS_MAX)?;

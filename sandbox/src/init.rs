@@ -253,6 +253,9 @@ fn in_work_dir(path: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Copy-in open: creates the parents (following ordinary symlinks, all inside the container) and
+/// a regular file; never a magic link (`/proc/*/fd/N` would reach the init's own fds), never a
+/// symlink as the last component, never a fifo, socket or device.
 fn open_write(path: &[u8]) -> Result<OwnedFd, (Step, io::Error)> {
     let full = in_work_dir(path);
     // Parents: mode 0777 (umask is 0), as go-judge creates them.
@@ -263,8 +266,21 @@ fn open_write(path: &[u8]) -> Result<OwnedFd, (Step, io::Error)> {
         }
     }
     let c = sys::cstr(&full).map_err(|e| (Step::Open, e))?;
-    sys::fs::open_resolved(&c, sys::fs::OpenMode::CreateWrite, sys::fs::Resolve::NoMagicLinks)
-        .map_err(|e| (Step::Open, e))
+    // Regular files only, like copy-out: a fifo a program left would block a plain open until
+    // a reader comes (never: the program is gone), and the host must not write into devices.
+    let fd =
+        sys::fs::open_resolved(&c, sys::fs::OpenMode::CreateWrite, sys::fs::Resolve::NoMagicLinks)
+            .map_err(|e| match e.raw_os_error() {
+                // A fifo without reader, a unix socket, a device without driver.
+                Some(errno::ENXIO) => (Step::NotRegular, io::Error::from_raw_os_error(0)),
+                _ => (Step::Open, e),
+            })?;
+    let st = sys::fs::fstat(fd.as_fd()).map_err(|e| (Step::Open, e))?;
+    if !st.is_regular {
+        return Err((Step::NotRegular, io::Error::from_raw_os_error(0)));
+    }
+    sys::fs::set_blocking(fd.as_fd()).map_err(|e| (Step::Open, e))?;
+    Ok(fd)
 }
 
 /// Copy-out open: no symlink in any component, regular files only (go-judge issue #176).

@@ -108,7 +108,9 @@ pub enum Request {
         count: u8,
     },
     /// Open (create dirs, `O_CREAT|O_TRUNC`, mode 0777) for writing: copy-in and collectors.
-    /// Answered by [`Reply::Opened`] + the fd, or [`Reply::Failed`].
+    /// Regular files only (an existing fifo, socket or device is `Step::NotRegular`), no magic
+    /// link in the path, no symlink as the last component. Answered by [`Reply::Opened`] + the
+    /// fd, or [`Reply::Failed`].
     OpenWrite {
         /// Container path, relative to `/w` or absolute.
         path: Vec<u8>,

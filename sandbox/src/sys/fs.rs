@@ -96,7 +96,8 @@ pub enum Resolve {
 /// What to open for.
 #[derive(Debug, Clone, Copy)]
 pub enum OpenMode {
-    /// `O_WRONLY|O_CREAT|O_TRUNC|O_NOFOLLOW`, mode 0777.
+    /// `O_WRONLY|O_CREAT|O_TRUNC|O_NOFOLLOW|O_NONBLOCK`, mode 0777 (a fifo does not block
+    /// the open: without a reader it fails with `ENXIO`).
     CreateWrite,
     /// `O_RDONLY|O_NOFOLLOW|O_NONBLOCK` (a fifo does not block the open).
     Read,
@@ -115,7 +116,8 @@ struct OpenHow {
 pub fn open_resolved(path: &CStr, mode: OpenMode, resolve: Resolve) -> io::Result<OwnedFd> {
     let (flags, perm) = match mode {
         OpenMode::CreateWrite => {
-            (libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NOFOLLOW, 0o777)
+            let f = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NOFOLLOW;
+            (f | libc::O_NONBLOCK, 0o777)
         }
         OpenMode::Read => (libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK, 0),
         OpenMode::Directory => (libc::O_RDONLY | libc::O_DIRECTORY, 0),

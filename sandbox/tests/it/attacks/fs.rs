@@ -1,5 +1,6 @@
 //! Escaping the mount namespace through the host's file operations: `..`, absolute and
-//! `/proc/*/root` paths in copy-in and copy-out, a daemon swapping a file for a symlink, what a
+//! `/proc/*/root` paths in copy-in and copy-out, traps a program leaves for the next copy
+//! (symlinks to magic links, a fifo, hard links), a daemon swapping a file for a symlink, what a
 //! program can reach of the init (its `/proc/1/*`, its fds).
 
 use std::io::Read;
@@ -16,6 +17,7 @@ use crate::harness::{check, env, limits, pool, sh};
 pub fn tests() -> Vec<Trial> {
     vec![
         Trial::test("attacks::fs::copy_paths_stay_inside", copy_paths),
+        Trial::test("attacks::fs::traps_left_for_the_next_copy", traps),
         Trial::test("attacks::fs::swapper_dies_with_the_run", swapper),
         Trial::test("attacks::fs::init_is_out_of_reach", init_out_of_reach),
     ]
@@ -95,6 +97,46 @@ fn errno_of(r: &Result<impl std::fmt::Debug, ContainerError>) -> Option<i32> {
         Err(ContainerError::File { errno, .. }) => Some(*errno),
         _ => None,
     }
+}
+
+fn traps() -> Result<(), Failed> {
+    let bin = bin()?;
+    let mut c = pool().get()?;
+    let r = run_bin(&mut c, "fs", &bin, &["traps"], limits())?;
+    r.exited(0)?;
+    // Hard links cannot leave the tmpfs, device nodes cannot be made.
+    check(field(&r, "hardlink_ro") == Some("-1 18"), || format!("EXDEV expected: {r:?}"))?;
+    check(field(&r, "hardlink_tmp") == Some("-1 18"), || format!("EXDEV expected: {r:?}"))?;
+    check(field(&r, "mknod") == Some("-1 1"), || format!("EPERM expected: {r:?}"))?;
+    // Copy-out never follows a symlink, magic or not (ELOOP = 40).
+    for p in ["up/etc/ld.so.cache", "self/w/fs", "fd/0", "cwd/w/fs", "etc/ld.so.cache", "cache"] {
+        let r = c.open_read(p.as_bytes());
+        check(errno_of(&r) == Some(40), || format!("copy-out of {p}: {r:?}"))?;
+    }
+    // Copy-in refuses magic links anywhere and a symlink as the last component; an ordinary
+    // symlinked parent stays inside the container (here: the read-only root, EROFS = 30).
+    for (p, errno) in
+        [("up/tmp/x", 40), ("self/tmp/x", 40), ("fd/0", 40), ("cache", 40), ("etc/x", 30)]
+    {
+        let r = c.open_write(p.as_bytes());
+        check(errno_of(&r) == Some(errno), || format!("copy-in to {p}: {r:?}"))?;
+    }
+    // A fifo left in /w: opening it for writing would block the init until a reader comes.
+    let start = Instant::now();
+    let r = c.open_write(b"fifo");
+    check(matches!(r, Err(ContainerError::NotRegular { .. })), || {
+        format!("copy-in over a fifo: {r:?} after {:?}", start.elapsed())
+    })?;
+    check(start.elapsed() < Duration::from_secs(1), || format!("took {:?}", start.elapsed()))?;
+    let r = c.open_read(b"fifo");
+    check(matches!(r, Err(ContainerError::NotRegular { .. })), || format!("copy-out: {r:?}"))?;
+    // Nor a socket or a device.
+    for p in [&b"sock"[..], b"/dev/null"] {
+        let r = c.open_write(p);
+        check(matches!(r, Err(ContainerError::NotRegular { .. })), || format!("copy-in: {r:?}"))?;
+    }
+    sh(&mut c, "exit 0", limits())?.exited(0)?;
+    Ok(())
 }
 
 fn swapper() -> Result<(), Failed> {

@@ -1,6 +1,6 @@
 /* Filesystem attacks from inside. Modes:
  *   traps      leave traps for the host's next copy-in/copy-out: symlinks to magic links and to
- *              read-only places, a fifo, hard links to files outside /w
+ *              read-only places, a fifo, a unix socket, hard links to files outside /w
  *   swap       a daemon swaps /w/out between a regular file and a symlink to a host file, then
  *              main exits (the daemon must die with it)
  *   init       what the program can learn about or do to the init (pid 1) and its own fd table
@@ -43,6 +43,10 @@ static void traps(void) {
     close(fd);
     out("hardlink_tmp", link("/tmp/t", "/w/hard2"));
     out("mknod", mknod("/w/dev", S_IFCHR | 0666, makedev(1, 3)));
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    strcpy(un.sun_path, "/w/sock");
+    out("bind_sock", bind(s, (struct sockaddr *)&un, sizeof un));
 }
 
 static void swap(void) {
