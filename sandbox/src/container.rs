@@ -95,6 +95,26 @@ fn errno_lower(errno: i32) -> String {
     c.next().map(|f| f.to_lowercase().chain(c).collect()).unwrap_or_default()
 }
 
+/// Refuses fds no program may be given, whatever the caller meant: a directory (`openat(fd,
+/// "..")` walks out of the container: the whole host opens), a block device (raw disk), a bare
+/// symlink, an anonymous inode (epoll, eventfd, signalfd, timerfd of the server). Regular files
+/// (and memfds), pipes, sockets and character devices pass. `Err(errno)`: `EISDIR` for a
+/// directory, `EINVAL` for the rest, or fstat's own error.
+fn check_program_fds(fds: &[BorrowedFd<'_>]) -> Result<(), i32> {
+    use sys::fs::FileKind;
+    for fd in fds {
+        let st = sys::fs::fstat(*fd).map_err(|e| sys::errno_of(&e))?;
+        match st.kind {
+            FileKind::Regular | FileKind::Fifo | FileKind::Socket | FileKind::CharDevice => {}
+            FileKind::Directory => return Err(sys::errno::EISDIR),
+            FileKind::BlockDevice | FileKind::Symlink | FileKind::Other => {
+                return Err(sys::errno::EINVAL);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Why a container is broken.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokenReason {
@@ -410,6 +430,9 @@ impl Container {
         let fds: Vec<BorrowedFd<'_>> = req.files.iter().flatten().copied().collect();
         let args0 =
             req.args.first().map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
+        if let Err(errno) = check_program_fds(&fds) {
+            return Err(ContainerError::Exec { step: ExecStep::Fds, errno, args0 });
+        }
         let cpus = usable_cpus(self.config.machine_cpus, limits, cfg.enable_cpu_rate);
         let (start_ns, pid) = match self.request(&Request::Exec(spec), &fds, REPLY_WAIT_MS_MAX)? {
             (Reply::Started { pid, start_ns }, _) => (start_ns, pid),

@@ -143,11 +143,34 @@ pub fn open_resolved(path: &CStr, mode: OpenMode, resolve: Resolve) -> io::Resul
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
+/// The type of a file (`st_mode & S_IFMT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// Regular file (also a memfd).
+    Regular,
+    /// Directory.
+    Directory,
+    /// Pipe or fifo.
+    Fifo,
+    /// Socket.
+    Socket,
+    /// Character device.
+    CharDevice,
+    /// Block device.
+    BlockDevice,
+    /// Symbolic link (an `O_PATH | O_NOFOLLOW` fd).
+    Symlink,
+    /// No file type: an anonymous inode (eventfd, epoll, signalfd, timerfd, ...).
+    Other,
+}
+
 /// File type and size from `fstat`.
 #[derive(Debug, Clone, Copy)]
 pub struct Stat {
     /// Regular file.
     pub is_regular: bool,
+    /// The file type.
+    pub kind: FileKind,
     /// Size, bytes.
     pub size_bytes: u64,
 }
@@ -158,8 +181,19 @@ pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<Stat> {
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: `st` is valid for writes.
     cvt(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+    let kind = match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => FileKind::Regular,
+        libc::S_IFDIR => FileKind::Directory,
+        libc::S_IFIFO => FileKind::Fifo,
+        libc::S_IFSOCK => FileKind::Socket,
+        libc::S_IFCHR => FileKind::CharDevice,
+        libc::S_IFBLK => FileKind::BlockDevice,
+        libc::S_IFLNK => FileKind::Symlink,
+        _ => FileKind::Other,
+    };
     Ok(Stat {
-        is_regular: st.st_mode & libc::S_IFMT == libc::S_IFREG,
+        is_regular: kind == FileKind::Regular,
+        kind,
         size_bytes: u64::try_from(st.st_size).unwrap_or(0),
     })
 }

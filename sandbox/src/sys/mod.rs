@@ -43,6 +43,8 @@ pub mod errno {
     pub const EBADMSG: i32 = libc::EBADMSG;
     /// Function not implemented.
     pub const ENOSYS: i32 = libc::ENOSYS;
+    /// Is a directory.
+    pub const EISDIR: i32 = libc::EISDIR;
     /// No such device or address (opening a fifo without reader non-blocking, or a socket).
     pub const ENXIO: i32 = libc::ENXIO;
     /// Address family not supported by protocol.

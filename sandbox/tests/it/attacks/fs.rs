@@ -1,7 +1,7 @@
 //! Escaping the mount namespace through the host's file operations: `..`, absolute and
 //! `/proc/*/root` paths in copy-in and copy-out, traps a program leaves for the next copy
 //! (symlinks to magic links, a fifo, hard links), a daemon swapping a file for a symlink, what a
-//! program can reach of the init (its `/proc/1/*`, its fds).
+//! program can reach of the init (its `/proc/1/*`, its fds), a directory fd handed to a program.
 
 use std::io::Read;
 use std::os::fd::AsFd;
@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Failed, Trial};
-use shardbox_sandbox::{ContainerError, ExecRequest, WaitStatus};
+use shardbox_sandbox::{ContainerError, ExecRequest, ExecStep, WaitStatus};
 
 use super::{compile, field, run_bin};
 use crate::harness::{check, env, limits, pool, sh};
@@ -20,6 +20,7 @@ pub fn tests() -> Vec<Trial> {
         Trial::test("attacks::fs::traps_left_for_the_next_copy", traps),
         Trial::test("attacks::fs::swapper_dies_with_the_run", swapper),
         Trial::test("attacks::fs::init_is_out_of_reach", init_out_of_reach),
+        Trial::test("attacks::fs::directory_fd_is_refused", directory_fd),
     ]
 }
 
@@ -212,5 +213,51 @@ fn init_out_of_reach() -> Result<(), Failed> {
         let o = c.run(&req, None)?;
         check(o.status == WaitStatus::Exited(files), || format!("{files} fds given: {o:?}"))?;
     }
+    Ok(())
+}
+
+fn directory_fd() -> Result<(), Failed> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let host = HostDir::new("dirfd")?;
+    std::fs::write(host.0.join("secret"), "HOST SECRET")?;
+    std::os::unix::fs::symlink("/", host.0.join("link"))?;
+    let mut c = pool().get()?;
+    let out = c.open_write(b"/tmp/out")?;
+    // A judge bug handing a directory to a program would open the whole host: openat(fd, "..")
+    // walks up from a directory outside the container's root. A block device is the raw disk;
+    // a bare symlink fd (O_PATH | O_NOFOLLOW) names a host path.
+    const O_PATH: i32 = 0o10_000_000;
+    const O_NOFOLLOW: i32 = 0o400_000;
+    let mut refused = vec![
+        (std::fs::File::open(&host.0)?, 21),
+        (std::fs::File::open("/")?, 21),
+        (
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(O_PATH | O_NOFOLLOW)
+                .open(host.0.join("link"))?,
+            22,
+        ),
+    ];
+    let block = std::fs::read_dir("/dev")?
+        .flatten()
+        .find(|e| e.file_type().map(|t| t.is_block_device()).unwrap_or(false));
+    match block {
+        Some(dev) => refused.push((std::fs::File::open(dev.path())?, 22)),
+        None => eprintln!("    no block device in /dev: that case is not exercised"),
+    }
+    for (file, errno) in &refused {
+        let req = ExecRequest {
+            args: vec![b"/bin/cat".to_vec(), b"/dev/fd/3/secret".to_vec()],
+            env: env(),
+            files: vec![None, Some(out.as_fd()), None, Some(file.as_fd())],
+            limits: limits(),
+        };
+        match c.run(&req, None) {
+            Err(ContainerError::Exec { step: ExecStep::Fds, errno: e, .. }) if e == *errno => {}
+            other => return Err(format!("{file:?} was handed to a program: {other:?}").into()),
+        }
+    }
+    sh(&mut c, "exit 0", limits())?.exited(0)?;
     Ok(())
 }
