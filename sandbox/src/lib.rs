@@ -20,7 +20,7 @@
 //!  Container::{open_write, copy_in, symlink, open_read, run(ExecRequest) → ExecOutcome, reset}
 //! ```
 //!
-//! Modules: [`zygote`] (helper process + host handle), [`init`] (pid 1 of a container),
+//! Modules: [`zygote`] (helper process + host handle), `init` (pid 1 of a container),
 //! [`protocol`] (sans-IO wire format), [`container`] (host-side handle, limits enforcement),
 //! [`pool`], [`cgroup`] (v1 + v2), [`mounts`] (the root), [`seccomp`], [`exec`] (request,
 //! limits, outcome), [`config`], [`info`] (for `/config`), [`limits`], `sys` (raw syscalls).

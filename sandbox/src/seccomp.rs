@@ -1,12 +1,12 @@
 //! The default seccomp filter of programs: a deny-list built with `seccompiler`.
 //!
-//! Everything is allowed except [`sys::DENIED_SYSCALLS`] (mount family, ptrace, kexec, bpf,
+//! Everything is allowed except `sys::DENIED_SYSCALLS` (mount family, ptrace, kexec, bpf,
 //! keyrings, namespaces, io_uring, perf, userfaultfd, modules, reboot, swap, pivot_root, chroot,
 //! quotas, file handles, accounting, clock setting...) and `clone` with any namespace flag: those
 //! kill the process with SIGSYS (`SECCOMP_RET_KILL_PROCESS`), which the layer above reports as
 //! `Dangerous Syscall`. `clone3` returns `ENOSYS` (its flags are in memory, out of a filter's
 //! reach; libc then falls back to `clone`, which the filter can check). `socket` works only for
-//! the families a network namespace confines ([`sys::SOCKET_FAMILIES_ALLOWED`]: unix, inet,
+//! the families a network namespace confines (`sys::SOCKET_FAMILIES_ALLOWED`: unix, inet,
 //! inet6, netlink); any other answers `EAFNOSUPPORT`, as from a kernel built without it. Above
 //! all this stops AF_VSOCK, which no namespace confines: inside a VM it reaches the hypervisor
 //! host's services. Other architectures than x86-64 (the i386 ABI through `int $0x80`) are

@@ -2,7 +2,7 @@
 //! `shardbox` binary in a hidden mode.
 //!
 //! - [`hook`] is the first statement of `main()` (the server's and the integration test's): in
-//!   the helper mode (argv[1] = [`HELPER_ARG`]) it runs the zygote and exits; otherwise it
+//!   the helper mode (`argv[1]` = [`HELPER_ARG`]) it runs the zygote and exits; otherwise it
 //!   returns at once.
 //! - [`Zygote`] is the host-side handle: [`Zygote::start`] spawns the helper (`/proc/self/exe`
 //!   through `posix_spawn`, which stays cheap even from a large process; never a fork of a
@@ -30,7 +30,7 @@ use crate::protocol::{
 };
 use crate::sys;
 
-/// argv[1] that selects the helper mode.
+/// `argv[1]` that selects the helper mode.
 pub const HELPER_ARG: &str = "--shardbox-container-helper";
 
 /// Call first in `main()`: runs the zygote (and exits) when this process was started as the

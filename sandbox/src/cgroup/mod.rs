@@ -5,7 +5,7 @@
 //!   collide), removed on drop; [`CgroupRoot::new`] first removes stale instances of dead
 //!   processes. v1 (this machine: `cpu`, `cpuacct`, `cpuset`, `memory`, `pids` mounted
 //!   separately) and v2 (one unified directory with `cgroup.subtree_control`) share the code:
-//!   only the file names and formats differ ([`Files`]).
+//!   only the file names and formats differ (`Files`).
 //! - [`Cgroup`]: one container's cgroup. Per run: [`Cgroup::prepare`] writes the limits
 //!   (only those that changed) and resets the counters where the kernel allows (v1
 //!   `memory.max_usage_in_bytes` and `cpuacct.usage` ← 0; v2 `memory.peak` per-fd reset on 6.12+,

@@ -7,93 +7,24 @@
 //! wall limits with a timerfd armed for the earliest possible overrun), and
 //! [`Container::reset`] (kill everything, wipe `/w` and `/tmp`, check the cgroup is empty, reset
 //! or replace the cgroup). Any socket error, timeout or undecodable reply marks the container
-//! broken: the pool destroys it ([`Container::destroy`]) and never reuses it.
+//! broken: the pool destroys it ([`Container::destroy`]) and never reuses it. Its errors are in
+//! `error.rs`.
+
+mod error;
+
+pub use error::{BrokenReason, ContainerError};
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use crate::cgroup::{Cgroup, CgroupError, CgroupLimits, CgroupRoot, CgroupVersion};
+use crate::cgroup::{Cgroup, CgroupLimits, CgroupRoot, CgroupVersion};
 use crate::config::SandboxConfig;
 use crate::exec::{ExecOutcome, ExecRequest, next_cpu_check_ns, rlimits_for, usable_cpus};
 use crate::limits::{KILL_WAIT_MS_MAX, MSG_BYTES_MAX, MSG_FDS_MAX, REPLY_WAIT_MS_MAX};
-use crate::protocol::{
-    ExecSpec, ExecStep, ProtocolError, Reply, Request, Step, WaitStatus, decode_reply,
-};
+use crate::protocol::{ExecSpec, ExecStep, Reply, Request, Step, WaitStatus, decode_reply};
 use crate::sys;
 use crate::zygote::NewContainer;
-
-/// Why a container operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ContainerError {
-    /// The container is dead or misbehaved (socket error, timeout, bad reply); it must be
-    /// destroyed. go-judge: `Internal Error`.
-    #[error("container broken: {0}")]
-    Broken(#[from] BrokenReason),
-    /// A file operation inside the container failed (the container stays usable).
-    #[error("{step:?} {path}: {}", sys::errno_text(*errno))]
-    File {
-        /// Which step.
-        step: Step,
-        /// The container path.
-        path: String,
-        /// errno.
-        errno: i32,
-    },
-    /// Copy-out of something that is not a regular file (symlink, dir, fifo, device).
-    #[error("{path} is not a regular file")]
-    NotRegular {
-        /// The container path.
-        path: String,
-    },
-    /// Writing copy-in content failed (e.g. ENOSPC on the tmpfs).
-    #[error("copy {path}: {source}")]
-    Copy {
-        /// The container path.
-        path: String,
-        /// Cause.
-        source: io::Error,
-    },
-    /// The program could not be started (go-judge: `Internal Error` with this text).
-    #[error("{}", exec_error_text(*step, *errno, args0))]
-    Exec {
-        /// Which step.
-        step: ExecStep,
-        /// errno (0 for lookups).
-        errno: i32,
-        /// argv[0] as given.
-        args0: String,
-    },
-    /// The request is too large for the protocol (too many fds, args, bytes).
-    #[error("request too large: {0}")]
-    TooLarge(&'static str),
-    /// Writing limits to or reading counters from the cgroup failed.
-    #[error("cgroup: {0}")]
-    Cgroup(#[from] CgroupError),
-}
-
-/// go-judge-like messages for start failures (§1.6).
-fn exec_error_text(step: ExecStep, errno: i32, args0: &str) -> String {
-    match step {
-        ExecStep::NoArgs => "execve: no args".to_string(),
-        ExecStep::NoPath => {
-            format!("execve: handle: {args0}: no PATH environment variable provided for look up")
-        }
-        ExecStep::NotFound => {
-            format!("execve: handle: {args0}: executable file not found in $PATH")
-        }
-        ExecStep::Execve => format!("execve: start: {args0}: execve: {}", errno_lower(errno)),
-        other => format!("execve: start: {args0}: {other:?}: {}", errno_lower(errno)),
-    }
-}
-
-fn errno_lower(errno: i32) -> String {
-    let t = sys::errno_text(errno);
-    // "No such file or directory (os error 2)" → "no such file or directory"
-    let t = t.split(" (os error").next().unwrap_or(&t).to_string();
-    let mut c = t.chars();
-    c.next().map(|f| f.to_lowercase().chain(c).collect()).unwrap_or_default()
-}
 
 /// Refuses fds no program may be given, whatever the caller meant: a directory (`openat(fd,
 /// "..")` walks out of the container: the whole host opens), a block device (raw disk), a bare
@@ -113,43 +44,6 @@ fn check_program_fds(fds: &[BorrowedFd<'_>]) -> Result<(), i32> {
         }
     }
     Ok(())
-}
-
-/// Why a container is broken.
-#[derive(Debug, thiserror::Error)]
-pub enum BrokenReason {
-    /// Socket error.
-    #[error("socket: {0}")]
-    Io(io::Error),
-    /// The init closed the socket (it died).
-    #[error("init exited")]
-    Closed,
-    /// No answer in time.
-    #[error("no answer within {ms} ms")]
-    Timeout {
-        /// How long we waited.
-        ms: u64,
-    },
-    /// Undecodable reply.
-    #[error("protocol: {0}")]
-    Protocol(#[from] ProtocolError),
-    /// A reply that does not fit the request, or the wrong number of fds.
-    #[error("unexpected reply {0}")]
-    Unexpected(String),
-    /// The init reported a failure of its own (setup, kill, wipe).
-    #[error("init failed at {step:?}: {}", sys::errno_text(*errno))]
-    Init {
-        /// Step.
-        step: Step,
-        /// errno.
-        errno: i32,
-    },
-    /// The cgroup still had tasks after the reset.
-    #[error("cgroup not empty after reset")]
-    CgroupNotEmpty,
-    /// An earlier operation broke it.
-    #[error("used after a failure")]
-    Poisoned,
 }
 
 /// Host-side handle of one container.
