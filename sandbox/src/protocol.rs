@@ -511,7 +511,38 @@ byte_enum!(ZygoteStep, "zygote step", {
     NotConfigured = 1, Seccomp = 2, Socket = 3, Clone = 4, IdMap = 5,
 });
 
+/// `Err(Limit)` when `len > max`.
+fn within(what: &'static str, len: usize, max: usize) -> Result<(), ProtocolError> {
+    if len > max { Err(ProtocolError::Limit { what, len, max }) } else { Ok(()) }
+}
+
 impl Request {
+    /// Checks the counts and lengths [`decode_request`] checks, before the message is sent: a
+    /// request the init cannot decode makes it exit (it takes the host for broken), so one
+    /// oversized name from an API caller would cost a container. The encoded length
+    /// (`MSG_BYTES_MAX`) is the sender's to check.
+    pub fn check_limits(&self) -> Result<(), ProtocolError> {
+        match self {
+            Request::Ping | Request::Kill | Request::Reset => Ok(()),
+            Request::AttachCgroup { count } => {
+                within("cgroup fds", usize::from(*count), MSG_FDS_MAX)
+            }
+            Request::OpenWrite { path } | Request::OpenRead { path } => {
+                within("path", path.len(), PATH_BYTES_MAX)
+            }
+            Request::Symlink { target, link } => {
+                within("symlink target", target.len(), PATH_BYTES_MAX)?;
+                within("symlink path", link.len(), PATH_BYTES_MAX)
+            }
+            Request::Exec(spec) => {
+                within("args", spec.args.len(), ARGS_COUNT_MAX)?;
+                within("env", spec.env.len(), ENV_COUNT_MAX)?;
+                within("fd slots", spec.fd_slots.len(), MSG_FDS_MAX)?;
+                within("rlimits", spec.rlimits.len(), RLIMITS_COUNT_MAX)
+            }
+        }
+    }
+
     /// Appends the encoded message to `buf`.
     pub fn encode(&self, buf: &mut Vec<u8>) {
         let mut w = Writer { buf };
@@ -906,6 +937,11 @@ mod tests {
         }
 
         #[test]
+        fn check_limits_agrees_with_the_decoder(req in request()) {
+            prop_assert!(agrees_with_decoder(&req));
+        }
+
+        #[test]
         fn garbage_never_panics(buf in bytes(256)) {
             let _ = decode_request(&buf);
             let _ = decode_reply(&buf);
@@ -1004,6 +1040,42 @@ mod tests {
         let mut buf = vec![VERSION, 6];
         buf.extend_from_slice(&(ARGS_COUNT_MAX as u32).to_le_bytes());
         assert_eq!(decode_request(&buf), Err(ProtocolError::Truncated));
+    }
+
+    /// `check_limits` accepts exactly what the decoder accepts (for messages that fit).
+    fn agrees_with_decoder(req: &Request) -> bool {
+        let mut buf = Vec::new();
+        req.encode(&mut buf);
+        buf.len() > MSG_BYTES_MAX || req.check_limits().is_ok() == decode_request(&buf).is_ok()
+    }
+
+    #[test]
+    fn check_limits_at_max_minus_one_max_and_max_plus_one() {
+        let exec = |args: usize, env: usize, slots: usize, rl: usize| {
+            Request::Exec(ExecSpec {
+                args: vec![vec![]; args],
+                env: vec![vec![]; env],
+                fd_slots: vec![true; slots],
+                rlimits: vec![Rlimit { resource: 0, value: 0 }; rl],
+            })
+        };
+        for (max, make) in [
+            (ARGS_COUNT_MAX, &(|n| exec(n, 0, 0, 0)) as &dyn Fn(usize) -> Request),
+            (ENV_COUNT_MAX, &|n| exec(0, n, 0, 0)),
+            (MSG_FDS_MAX, &|n| exec(0, 0, n, 0)),
+            (RLIMITS_COUNT_MAX, &|n| exec(0, 0, 0, n)),
+            (PATH_BYTES_MAX, &|n| Request::OpenWrite { path: vec![b'a'; n] }),
+            (PATH_BYTES_MAX, &|n| Request::OpenRead { path: vec![b'a'; n] }),
+            (PATH_BYTES_MAX, &|n| Request::Symlink { target: vec![b'a'; n], link: vec![] }),
+            (PATH_BYTES_MAX, &|n| Request::Symlink { target: vec![], link: vec![b'a'; n] }),
+            (MSG_FDS_MAX, &|n| Request::AttachCgroup { count: n as u8 }),
+        ] {
+            for (n, ok) in [(max - 1, true), (max, true), (max + 1, false)] {
+                let req = make(n);
+                assert_eq!(req.check_limits().is_ok(), ok, "n={n} max={max}");
+                assert!(agrees_with_decoder(&req), "n={n}");
+            }
+        }
     }
 
     #[test]

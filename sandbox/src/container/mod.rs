@@ -22,7 +22,9 @@ use crate::cgroup::{Cgroup, CgroupLimits, CgroupRoot, CgroupVersion};
 use crate::config::SandboxConfig;
 use crate::exec::{ExecOutcome, ExecRequest, next_cpu_check_ns, rlimits_for, usable_cpus};
 use crate::limits::{KILL_WAIT_MS_MAX, MSG_BYTES_MAX, MSG_FDS_MAX, REPLY_WAIT_MS_MAX};
-use crate::protocol::{ExecSpec, ExecStep, Reply, Request, Step, WaitStatus, decode_reply};
+use crate::protocol::{
+    ExecSpec, ExecStep, ProtocolError, Reply, Request, Step, WaitStatus, decode_reply,
+};
 use crate::sys;
 use crate::zygote::NewContainer;
 
@@ -164,6 +166,12 @@ impl Container {
     fn send(&mut self, req: &Request, fds: &[BorrowedFd<'_>]) -> Result<(), ContainerError> {
         if self.broken {
             return Err(ContainerError::Broken(BrokenReason::Poisoned));
+        }
+        if let Err(e) = req.check_limits() {
+            return Err(ContainerError::TooLarge(match e {
+                ProtocolError::Limit { what, .. } => what,
+                _ => "message",
+            }));
         }
         let mut buf = Vec::with_capacity(256);
         req.encode(&mut buf);

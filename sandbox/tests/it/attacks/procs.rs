@@ -1,14 +1,14 @@
 //! Processes and resources: programs that try to outlive their run, evade the CPU-time limit,
 //! hang the wall clock, exhaust threads, fds and kernel instances, fill memory through tmpfs or
-//! sparse files, or send a request too large for the protocol.
+//! sparse files, or send a request (argv, env, a name) too large for the protocol.
 
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Failed, Trial};
-use shardbox_sandbox::{ExecLimits, WaitStatus};
+use shardbox_sandbox::{ContainerError, ExecLimits, ExecRequest, WaitStatus};
 
 use super::{compile, field, run_bin};
-use crate::harness::{check, limits, pool, sh};
+use crate::harness::{check, env, limits, pool, sh};
 
 const MS: u64 = 1_000_000;
 
@@ -21,6 +21,7 @@ pub fn tests() -> Vec<Trial> {
         Trial::test("attacks::procs::tmpfs_pages_count_as_memory", tmpfs_memory),
         Trial::test("attacks::procs::cpu_limit_sees_daemons_and_kernel_time", cpu_evasion),
         Trial::test("attacks::procs::wall_limit_ends_a_stopped_vfork", vfork_stop),
+        Trial::test("attacks::procs::oversized_request_is_refused", oversized),
     ]
 }
 
@@ -142,5 +143,36 @@ fn vfork_stop() -> Result<(), Failed> {
     check(o.wall_limit_hit && o.status == WaitStatus::Signalled(9), || format!("{r:?}"))?;
     check(start.elapsed() < Duration::from_secs(2), || format!("took {:?}", start.elapsed()))?;
     check(cgroup_empty(&c)?, || "processes left".into())?;
+    Ok(())
+}
+
+fn oversized() -> Result<(), Failed> {
+    let mut c = pool().get()?;
+    let many = |n: usize, len: usize| vec![b"x".repeat(len); n];
+    let t = || vec![b"/bin/true".to_vec()];
+    // Too many bytes for one message, and too many entries in few bytes (ARGS_COUNT_MAX and
+    // ENV_COUNT_MAX are 4096): both must be refused before they reach the init, which would
+    // take an undecodable message for a broken host and exit.
+    for (args, env) in [
+        (many(8192, 16), env()),
+        (t(), many(8192, 16)),
+        (many(5000, 1), env()),
+        (t(), many(5000, 1)),
+    ] {
+        let req = ExecRequest { args, env, files: vec![], limits: limits() };
+        match c.run(&req, None) {
+            Err(ContainerError::TooLarge(_)) => {}
+            other => return Err(format!("oversized request: {other:?}").into()),
+        }
+        check(!c.is_broken(), || "an oversized request broke the container".into())?;
+    }
+    // A name longer than PATH_BYTES_MAX (4095) fits a message easily.
+    let long = vec![b'a'; 5000];
+    check(matches!(c.open_write(&long), Err(ContainerError::TooLarge(_))), || "copy-in".into())?;
+    check(matches!(c.open_read(&long), Err(ContainerError::TooLarge(_))), || "copy-out".into())?;
+    let r = c.symlink(&long, b"x");
+    check(matches!(r, Err(ContainerError::TooLarge(_))), || format!("symlink: {r:?}"))?;
+    check(!c.is_broken(), || "a long name broke the container".into())?;
+    sh(&mut c, "exit 0", limits())?.exited(0)?;
     Ok(())
 }
