@@ -3,4 +3,5 @@
 mod fpu_oracle;
 mod fpu_prop;
 mod fpu_qemu;
+mod guests;
 mod qemu_diff;

@@ -1,0 +1,2 @@
+//! Integration tests of shardbox-alloc.
+mod page_pool;
