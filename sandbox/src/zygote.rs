@@ -15,6 +15,7 @@
 //! uid/gid maps (container root → an unprivileged host uid, container user → another), releases
 //! it, and hands the host end of the socket and the pidfd to the requester (SCM_RIGHTS). It
 //! ignores SIGCHLD, so the kernel reaps inits that die. It exits when the host closes its socket.
+//! A zygote that dies or stops answering is replaced by the host on the next `create`.
 
 use std::ffi::OsStr;
 use std::io;
@@ -23,7 +24,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 
 use crate::init::{InitArgs, container_main};
-use crate::limits::MSG_BYTES_MAX;
+use crate::limits::{MSG_BYTES_MAX, REPLY_WAIT_MS_MAX};
 use crate::protocol::{
     ContainerPlan, ProtocolError, ZygoteReply, ZygoteRequest, ZygoteStep, decode_zygote_reply,
     decode_zygote_request,
@@ -161,6 +162,12 @@ pub enum ZygoteError {
     /// The zygote closed its socket (it died).
     #[error("zygote exited")]
     Gone,
+    /// The zygote did not answer in time.
+    #[error("zygote did not answer within {ms} ms")]
+    Timeout {
+        /// How long we waited.
+        ms: u64,
+    },
     /// The zygote answered something undecodable or unexpected.
     #[error("zygote protocol: {0}")]
     Protocol(#[from] ProtocolError),
@@ -189,16 +196,26 @@ pub struct NewContainer {
 }
 
 /// Host-side handle of the zygote. `create` may be called from several threads (a mutex keeps
-/// one exchange at a time on the socket).
+/// one exchange at a time on the socket). A zygote that died (killed by an operator or the OOM
+/// killer), stopped answering within `REPLY_WAIT_MS_MAX`, or broke the protocol is replaced by a
+/// fresh one on the next `create`, which is retried once: containers already built do not
+/// depend on it.
 #[derive(Debug)]
 pub struct Zygote {
-    sock: Mutex<OwnedFd>,
-    child: Mutex<Child>,
+    helper: Mutex<Helper>,
+    plan: ContainerPlan,
 }
 
-impl Zygote {
-    /// Spawns the helper and configures it with `plan`.
-    pub fn start(plan: &ContainerPlan) -> Result<Self, ZygoteError> {
+/// One running helper process and the host end of its socket.
+#[derive(Debug)]
+struct Helper {
+    sock: OwnedFd,
+    child: Child,
+}
+
+impl Helper {
+    /// Spawns `/proc/self/exe` in helper mode and configures it with `plan`.
+    fn spawn(plan: &ContainerPlan) -> Result<Self, ZygoteError> {
         let (ours, theirs) = sys::sock::seqpacket_pair().map_err(ZygoteError::Socket)?;
         let child = Command::new("/proc/self/exe")
             .arg(HELPER_ARG)
@@ -207,31 +224,63 @@ impl Zygote {
             .stdout(Stdio::null())
             .spawn()
             .map_err(ZygoteError::Spawn)?;
-        let z = Zygote { sock: Mutex::new(ours), child: Mutex::new(child) };
-        let (reply, _) = z.exchange(&ZygoteRequest::Configure(plan.clone()))?;
+        let h = Helper { sock: ours, child };
+        let (reply, _) = h.exchange(&ZygoteRequest::Configure(plan.clone()), REPLY_WAIT_MS_MAX)?;
         match reply {
-            ZygoteReply::Configured => Ok(z),
+            ZygoteReply::Configured => Ok(h),
             ZygoteReply::Failed { step, errno } => Err(ZygoteError::Failed { step, errno }),
             ZygoteReply::Created { .. } => Err(ZygoteError::Unexpected),
         }
     }
 
-    fn exchange(&self, req: &ZygoteRequest) -> Result<(ZygoteReply, Vec<OwnedFd>), ZygoteError> {
-        let sock = self.sock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut buf = Vec::with_capacity(1024);
-        req.encode(&mut buf);
-        sys::sock::send_msg(sock.as_fd(), &buf, &[]).map_err(ZygoteError::Io)?;
-        let mut rbuf = vec![0u8; 256];
-        let mut fds = Vec::new();
-        let n = sys::sock::recv_msg(sock.as_fd(), &mut rbuf, &mut fds).map_err(ZygoteError::Io)?;
-        if n == 0 {
-            return Err(ZygoteError::Gone);
-        }
-        let reply = decode_zygote_reply(rbuf.get(..n).unwrap_or_default())?;
-        if fds.len() != reply.fds_expected() {
-            return Err(ZygoteError::Unexpected);
-        }
-        Ok((reply, fds))
+    fn exchange(
+        &self,
+        req: &ZygoteRequest,
+        wait_ms: u64,
+    ) -> Result<(ZygoteReply, Vec<OwnedFd>), ZygoteError> {
+        exchange_on(self.sock.as_fd(), req, wait_ms)
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        // The zygote holds no container: killing it leaves every container running.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One request and its reply on a zygote socket, waiting at most `wait_ms` for the reply.
+fn exchange_on(
+    sock: std::os::fd::BorrowedFd<'_>,
+    req: &ZygoteRequest,
+    wait_ms: u64,
+) -> Result<(ZygoteReply, Vec<OwnedFd>), ZygoteError> {
+    let mut buf = Vec::with_capacity(1024);
+    req.encode(&mut buf);
+    sys::sock::send_msg(sock, &buf, &[]).map_err(ZygoteError::Io)?;
+    let ready = sys::sock::poll(&[sock], i32::try_from(wait_ms).unwrap_or(i32::MAX))
+        .map_err(ZygoteError::Io)?;
+    if !ready.first().copied().unwrap_or(false) {
+        return Err(ZygoteError::Timeout { ms: wait_ms });
+    }
+    let mut rbuf = vec![0u8; 256];
+    let mut fds = Vec::new();
+    let n = sys::sock::recv_msg(sock, &mut rbuf, &mut fds).map_err(ZygoteError::Io)?;
+    if n == 0 {
+        return Err(ZygoteError::Gone);
+    }
+    let reply = decode_zygote_reply(rbuf.get(..n).unwrap_or_default())?;
+    if fds.len() != reply.fds_expected() {
+        return Err(ZygoteError::Unexpected);
+    }
+    Ok((reply, fds))
+}
+
+impl Zygote {
+    /// Spawns the helper and configures it with `plan`.
+    pub fn start(plan: &ContainerPlan) -> Result<Self, ZygoteError> {
+        Ok(Zygote { helper: Mutex::new(Helper::spawn(plan)?), plan: plan.clone() })
     }
 
     /// Builds one container whose root maps to `host_root_uid` and whose program user maps to
@@ -241,8 +290,22 @@ impl Zygote {
         host_root_uid: u32,
         host_user_uid: u32,
     ) -> Result<NewContainer, ZygoteError> {
-        let (reply, fds) =
-            self.exchange(&ZygoteRequest::Create { host_root_uid, host_user_uid })?;
+        let req = ZygoteRequest::Create { host_root_uid, host_user_uid };
+        let mut helper = self.helper.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let answer = match helper.exchange(&req, REPLY_WAIT_MS_MAX) {
+            Err(ZygoteError::Io(_) | ZygoteError::Gone | ZygoteError::Timeout { .. }) => {
+                // Dead or frozen: replace it (dropping the old one kills and reaps it).
+                *helper = Helper::spawn(&self.plan)?;
+                helper.exchange(&req, REPLY_WAIT_MS_MAX)
+            }
+            other => other,
+        };
+        let (reply, fds) = answer.inspect_err(|e| {
+            if matches!(e, ZygoteError::Protocol(_) | ZygoteError::Unexpected) {
+                // Out of step with us: the next create starts afresh.
+                let _ = helper.child.kill();
+            }
+        })?;
         match reply {
             ZygoteReply::Created { pid } => {
                 let mut it = fds.into_iter();
@@ -258,15 +321,55 @@ impl Zygote {
 
     /// Host pid of the zygote.
     pub fn pid(&self) -> u32 {
-        self.child.lock().unwrap_or_else(std::sync::PoisonError::into_inner).id()
+        self.helper.lock().unwrap_or_else(std::sync::PoisonError::into_inner).child.id()
     }
 }
 
-impl Drop for Zygote {
-    fn drop(&mut self) {
-        // The zygote holds no container: killing it leaves every container running.
-        let child = self.child.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let _ = child.kill();
-        let _ = child.wait();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake zygote: answers each request with `reply` (bytes, fds), or not at all.
+    fn fake(reply: Option<(Vec<u8>, usize)>) -> Result<(ZygoteReply, Vec<OwnedFd>), ZygoteError> {
+        let (host, peer) = sys::sock::seqpacket_pair().unwrap();
+        let t = std::thread::spawn(move || {
+            let mut buf = vec![0u8; MSG_BYTES_MAX];
+            let mut fds = Vec::new();
+            let _ = sys::sock::recv_msg(peer.as_fd(), &mut buf, &mut fds);
+            match reply {
+                Some((bytes, nfds)) => {
+                    let extra: Vec<OwnedFd> = (0..nfds)
+                        .map(|_| std::fs::File::open("/dev/null").unwrap().into())
+                        .collect();
+                    let borrowed: Vec<_> = extra.iter().map(AsFd::as_fd).collect();
+                    let _ = sys::sock::send_msg(peer.as_fd(), &bytes, &borrowed);
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                None => std::thread::sleep(std::time::Duration::from_millis(300)),
+            }
+        });
+        let req = ZygoteRequest::Create { host_root_uid: 1, host_user_uid: 2 };
+        let r = exchange_on(host.as_fd(), &req, 100);
+        t.join().unwrap();
+        r
+    }
+
+    fn encoded(reply: &ZygoteReply) -> Vec<u8> {
+        let mut v = Vec::new();
+        reply.encode(&mut v);
+        v
+    }
+
+    #[test]
+    fn a_hostile_or_frozen_zygote_is_an_error_not_a_hang() {
+        assert!(matches!(fake(None), Err(ZygoteError::Timeout { ms: 100 })));
+        assert!(matches!(fake(Some((vec![1, 99], 0))), Err(ZygoteError::Protocol(_))));
+        assert!(matches!(fake(Some((vec![], 0))), Err(ZygoteError::Gone)));
+        let created = encoded(&ZygoteReply::Created { pid: 7 });
+        assert!(matches!(fake(Some((created.clone(), 0))), Err(ZygoteError::Unexpected)));
+        assert!(matches!(fake(Some((created.clone(), 3))), Err(ZygoteError::Unexpected)));
+        let (reply, fds) = fake(Some((created, 2))).unwrap();
+        assert_eq!(reply, ZygoteReply::Created { pid: 7 });
+        assert_eq!(fds.len(), 2);
     }
 }

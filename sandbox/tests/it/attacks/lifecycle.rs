@@ -5,9 +5,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Failed, Trial};
-use shardbox_sandbox::{BrokenReason, ContainerError, ExecLimits, ExecRequest};
+use shardbox_sandbox::{BrokenReason, ContainerError, ExecLimits, ExecRequest, Pool};
 
-use crate::harness::{check, env, limits, pool, sh};
+use crate::harness::{check, config, env, limits, pool, sh};
 
 const MS: u64 = 1_000_000;
 
@@ -15,6 +15,7 @@ pub fn tests() -> Vec<Trial> {
     vec![
         Trial::test("attacks::lifecycle::init_killed_mid_run", init_killed),
         Trial::test("attacks::lifecycle::init_stopped_mid_run", init_stopped),
+        Trial::test("attacks::lifecycle::zygote_killed", zygote_killed),
     ]
 }
 
@@ -77,5 +78,25 @@ fn init_stopped() -> Result<(), Failed> {
     sh(&mut c, "exit 0", limits())?.exited(0)?;
     drop(c);
     p.check_invariants();
+    Ok(())
+}
+
+fn zygote_killed() -> Result<(), Failed> {
+    let mut cfg = config();
+    cfg.pre_fork = 1;
+    // Room for the replenisher's container and ours: which of the two builds first is a race.
+    cfg.containers_max = 3;
+    let p = Pool::new(cfg)?;
+    let zygote = p.zygote_pid();
+    let st = Command::new("kill").args(["-KILL", &zygote.to_string()]).status()?;
+    check(st.success(), || "kill failed".into())?;
+    std::thread::sleep(Duration::from_millis(100));
+    // Containers built before keep working.
+    let mut a = p.get()?;
+    sh(&mut a, "exit 0", limits())?.exited(0)?;
+    // A new container needs a zygote: the pool starts a new one.
+    let mut b = p.get()?;
+    sh(&mut b, "exit 0", limits())?.exited(0)?;
+    check(p.zygote_pid() != zygote, || "the dead zygote is still the pool's".into())?;
     Ok(())
 }
