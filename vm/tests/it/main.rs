@@ -1,7 +1,11 @@
 //! Integration tests of `shardbox_vm`, one module per concern.
 
+mod asm;
+mod fork;
 mod fpu_oracle;
 mod fpu_prop;
 mod fpu_qemu;
 mod guests;
+mod isa;
 mod qemu_diff;
+mod reference;
