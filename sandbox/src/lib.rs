@@ -1,9 +1,10 @@
 //! Linux containers for the judge workload, and the go-judge request model.
 //!
 //! Judge semantics (go-judge compatibility) live in their own modules: [`model`] parses and
-//! validates `POST /run` bodies, [`status`] decides a result's status, [`result`] encodes
-//! results exactly as go-judge does, and [`filestore`] keeps `/file` uploads and cached
-//! outputs. [`limits`] names every bound.
+//! validates `POST /run` bodies, [`run`] runs them in containers (files, collectors, pipes,
+//! copy-in/out), [`status`] decides a result's status, [`result`] encodes results exactly as
+//! go-judge does, and [`filestore`] keeps `/file` uploads and cached outputs. [`limits`] names
+//! every bound.
 //!
 //! The code here is blocking Linux calls meant to run outside a shard's event loop, or pure logic.
 //! It has no async runtime dependency; the `engine` crate decides where and when it runs.
@@ -41,6 +42,7 @@ pub mod mounts;
 pub mod pool;
 pub mod protocol;
 pub mod result;
+pub mod run;
 pub mod seccomp;
 pub mod status;
 mod sys;

@@ -150,6 +150,13 @@ pub const FILE_NAME_BYTES_MAX: usize = 255;
 /// it the request fails with `PoolError::Exhausted` (HTTP 503).
 pub const POOL_WAIT_MS_MAX: u64 = 10_000;
 
+/// Largest `procLimit` passed to the cgroup (`pids.max` refuses more than the kernel's
+/// `PID_MAX_LIMIT`); larger requests are clamped to it.
+pub const PROCS_LIMIT_MAX: u64 = 4 * 1024 * 1024;
+
+/// Largest `cpuRateLimit` passed on (1000 = one CPU; 1024 CPUs); larger requests are clamped.
+pub const CPU_RATE_LIMIT_MAX: u64 = 1024 * 1000;
+
 /// Bytes one relay or collector thread moves per read (proxy pipes, `pipe: true` collectors).
 pub const RELAY_CHUNK_BYTES: usize = 64 * 1024;
 

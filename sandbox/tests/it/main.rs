@@ -10,6 +10,7 @@ mod copy;
 mod exec;
 mod harness;
 mod isolation;
+mod judge;
 mod leaks;
 mod limits;
 
@@ -30,6 +31,7 @@ fn main() {
     trials.extend(isolation::tests());
     trials.extend(leaks::tests());
     trials.extend(attacks::tests());
+    trials.extend(judge::tests());
     let trials = trials.into_iter().map(|t| t.with_ignored_flag(skip.is_some())).collect();
     libtest_mimic::run(&args, trials).exit();
 }

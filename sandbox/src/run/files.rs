@@ -1,0 +1,348 @@
+//! Files of a run: resolving inputs, copy-in before the program starts, copy-out after it ends.
+//!
+//! - [`Resolved`] / [`resolve`]: every `fileId` of a request is looked up and every `files[]`
+//!   `src` opened *before* any container is taken, so an unknown id or a missing host file fails
+//!   the whole request (HTTP 500, as go-judge) without spending a container. A copy-in `src`
+//!   that cannot be opened is not a request error but a File Error of its command
+//!   (`CopyInOpenFile`), so it is kept as [`Source::Unreadable`].
+//! - [`copy_in`]: writes a command's copy-in files (sorted by path, parents created, mode 0777),
+//!   then its symlinks, stopping at the first failure with go-judge's `fileError` type.
+//! - [`copy_out`]: reads `copyOut` / `copyOutCached` files back through the container (regular
+//!   files only, no symlink in the path), with the `?` suffix, `copyOutMax` and
+//!   `copyOutTruncate` rules, storing cached ones in the file store.
+//!
+//! Messages follow go-judge's where they are stable (`open <name>: no such file or
+//! directory`, `<name> is not a regular file`, `copyout: "<name>" size (S) exceeds limit (M)`,
+//! `symlink: "<k>" -> "<t>": <reason>`).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crate::container::{Container, ContainerError};
+use crate::filestore::{FileStore, StoreError, StoredFile};
+use crate::model::{Cmd, CmdFile, CopyIn, CopyOut, InputFile, Request};
+use crate::protocol::Step;
+use crate::result::{FileError, FileErrorKind};
+
+/// Why resolving a request's inputs failed (the whole request fails).
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// A `fileId` is not in the store (go-judge: HTTP 500).
+    #[error(transparent)]
+    UnknownFileId(StoreError),
+    /// A `files[]` `src` could not be opened on the host (go-judge: HTTP 500).
+    #[error("open file {}: {}", path.display(), io_text(source))]
+    OpenSrc {
+        /// The path.
+        path: PathBuf,
+        /// Cause.
+        source: io::Error,
+    },
+}
+
+/// `ELOOP`: a symlink where copy-out refuses to follow one.
+const ELOOP: i32 = 40;
+
+/// An errno as Go prints it (`no such file or directory`).
+pub fn errno_text(errno: i32) -> String {
+    io_text(&io::Error::from_raw_os_error(errno))
+}
+
+/// An `io::Error` as Go prints an errno: lower case, no "(os error N)".
+pub fn io_text(e: &io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = text.chars();
+    chars.next().map(|f| f.to_lowercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// The data behind an input, ready to use.
+#[derive(Debug)]
+pub enum Source<'r> {
+    /// Inline `content`.
+    Memory(&'r [u8]),
+    /// A host file opened read-only.
+    Host(File),
+    /// A copy-in `src` that could not be opened (a File Error of its command).
+    Unreadable {
+        /// The path.
+        path: PathBuf,
+        /// Cause.
+        error: io::Error,
+    },
+    /// A file store entry.
+    Cached(StoredFile),
+}
+
+/// The inputs of one command: `files[i]` for input slots (`None` for collectors and pipes),
+/// and each copy-in file (symlinks need nothing).
+#[derive(Debug, Default)]
+pub struct Resolved<'r> {
+    /// By fd.
+    pub files: Vec<Option<Source<'r>>>,
+    /// By copy-in index (`None` for symlinks).
+    pub copy_in: Vec<Option<Source<'r>>>,
+}
+
+fn source<'r>(
+    input: &'r InputFile,
+    store: &FileStore,
+    copy_in: bool,
+) -> Result<Source<'r>, ResolveError> {
+    Ok(match input {
+        InputFile::Memory(bytes) => Source::Memory(bytes),
+        InputFile::Cached(id) => {
+            Source::Cached(store.get(id).map_err(ResolveError::UnknownFileId)?)
+        }
+        InputFile::Host(path) => match File::open(path) {
+            Ok(f) => Source::Host(f),
+            Err(error) if copy_in => Source::Unreadable { path: path.clone(), error },
+            Err(source) => return Err(ResolveError::OpenSrc { path: path.clone(), source }),
+        },
+    })
+}
+
+/// Resolves every input of every command (see the module documentation).
+pub fn resolve<'r>(req: &'r Request, store: &FileStore) -> Result<Vec<Resolved<'r>>, ResolveError> {
+    req.cmds
+        .iter()
+        .map(|cmd| {
+            let files = cmd
+                .files
+                .iter()
+                .map(|f| match f {
+                    Some(CmdFile::Input(input)) => source(input, store, false).map(Some),
+                    _ => Ok(None),
+                })
+                .collect::<Result<_, _>>()?;
+            let copy_in = cmd
+                .copy_in
+                .iter()
+                .map(|(_, c)| match c {
+                    CopyIn::File(input) => source(input, store, true).map(Some),
+                    CopyIn::Symlink(_) => Ok(None),
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Resolved { files, copy_in })
+        })
+        .collect()
+}
+
+/// A copy-in failure: the command's `error` and its `fileError` entry.
+#[derive(Debug)]
+pub struct CopyInFailure {
+    /// The `fileError` entry (its message is also the result's `error`).
+    pub file_error: FileError,
+}
+
+fn copy_in_failure(name: &str, kind: FileErrorKind, message: String) -> CopyInFailure {
+    CopyInFailure { file_error: FileError { name: name.to_owned(), kind, message } }
+}
+
+/// Writes `cmd`'s copy-in files then symlinks into `c`; the first failure stops it.
+pub fn copy_in(
+    c: &mut Container,
+    cmd: &Cmd,
+    sources: &mut [Option<Source<'_>>],
+) -> Result<(), CopyInFailure> {
+    for ((path, entry), src) in cmd.copy_in.iter().zip(sources.iter_mut()) {
+        let (CopyIn::File(_), Some(src)) = (entry, src) else { continue };
+        let dst = path.as_bytes();
+        let written = match src {
+            Source::Memory(bytes) => c.copy_in(dst, bytes),
+            Source::Host(f) => c.copy_in_from(dst, f).map(drop),
+            Source::Cached(stored) => match stored.reopen() {
+                Ok(mut f) => c.copy_in_from(dst, &mut f).map(drop),
+                Err(e) => {
+                    let msg = format!("copyin: open file {path:?}: {}", io_text(&e));
+                    return Err(copy_in_failure(path, FileErrorKind::CopyInOpenFile, msg));
+                }
+            },
+            Source::Unreadable { path: src_path, error } => {
+                let msg = format!("copyin: open {}: {}", src_path.display(), io_text(error));
+                return Err(copy_in_failure(path, FileErrorKind::CopyInOpenFile, msg));
+            }
+        };
+        if let Err(e) = written {
+            let (kind, msg) = match &e {
+                ContainerError::Copy { source, .. } => (
+                    FileErrorKind::CopyInCopyContent,
+                    format!("copyin: copy {path:?}: {}", io_text(source)),
+                ),
+                ContainerError::File { step: Step::Mkdir, errno, .. } => (
+                    FileErrorKind::CopyInCreateDir,
+                    format!("copyin: create directory of {path:?}: {}", errno_text(*errno)),
+                ),
+                ContainerError::File { errno, .. } => (
+                    FileErrorKind::CopyInCreateFile,
+                    format!("copyin: create {path:?}: {}", errno_text(*errno)),
+                ),
+                other => (FileErrorKind::CopyInCreateFile, format!("copyin: {path:?}: {other}")),
+            };
+            return Err(copy_in_failure(path, kind, msg));
+        }
+    }
+    for (path, entry) in &cmd.copy_in {
+        let CopyIn::Symlink(target) = entry else { continue };
+        if let Err(e) = c.symlink(target.as_bytes(), path.as_bytes()) {
+            let reason = match &e {
+                ContainerError::File { errno, .. } => errno_text(*errno),
+                other => other.to_string(),
+            };
+            let msg = format!("symlink: {path:?} -> {target:?}: {reason}");
+            return Err(copy_in_failure(path, FileErrorKind::Symlink, msg));
+        }
+    }
+    Ok(())
+}
+
+/// Reads at most `max` bytes of `f` from its start.
+pub fn read_prefix(f: &mut File, max: u64) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    f.take(max).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// What copy-out produced for one command.
+#[derive(Debug, Default)]
+pub struct CopiedOut {
+    /// `copyOut` contents by name.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// `copyOutCached` ids by name.
+    pub file_ids: BTreeMap<String, String>,
+    /// Copy-out errors, in request order.
+    pub errors: Vec<FileError>,
+    /// A `copyOutCached` file could not be stored (status step 8).
+    pub cache_error: Option<String>,
+}
+
+/// Opens a copy-out file and checks its size; `Ok(None)` for a missing optional file.
+fn open_out(
+    c: &mut Container,
+    o: &CopyOut,
+    max: u64,
+    truncate: bool,
+    out: &mut CopiedOut,
+) -> Option<(File, u64)> {
+    let (f, size) = match c.open_read(o.name.as_bytes()) {
+        Ok(opened) => opened,
+        Err(_) if o.optional => return None,
+        Err(e) => {
+            let message = match &e {
+                // O_NOFOLLOW met a symlink: go-judge reports it as not a regular file.
+                ContainerError::File { errno, .. } if *errno == ELOOP => {
+                    format!("{} is not a regular file", o.name)
+                }
+                ContainerError::File { errno, .. } => {
+                    format!("open {}: {}", o.name, errno_text(*errno))
+                }
+                other => other.to_string(),
+            };
+            out.errors.push(FileError {
+                name: o.name.clone(),
+                kind: FileErrorKind::CopyOutOpen,
+                message,
+            });
+            return None;
+        }
+    };
+    if size > max {
+        let message = format!("copyout: {:?} size ({size}) exceeds limit ({max})", o.name);
+        out.errors.push(FileError {
+            name: o.name.clone(),
+            kind: FileErrorKind::CopyOutSizeExceeded,
+            message,
+        });
+        if !truncate {
+            return None;
+        }
+        return Some((f, max));
+    }
+    Some((f, size))
+}
+
+/// Copies out `cmd`'s `copyOut` and `copyOutCached` files, skipping names in `skip` (the
+/// collectors, handled by the caller).
+pub fn copy_out(
+    c: &mut Container,
+    cmd: &Cmd,
+    store: &FileStore,
+    skip: &dyn Fn(&str) -> bool,
+) -> CopiedOut {
+    let mut out = CopiedOut::default();
+    let (max, truncate) = (cmd.copy_out_max_bytes, cmd.copy_out_truncate);
+    for o in cmd.copy_out.iter().filter(|o| !skip(&o.name)) {
+        let Some((mut f, len)) = open_out(c, o, max, truncate, &mut out) else { continue };
+        match read_prefix(&mut f, len) {
+            Ok(bytes) => {
+                out.files.insert(o.name.clone(), bytes);
+            }
+            Err(e) => out.errors.push(FileError {
+                name: o.name.clone(),
+                kind: FileErrorKind::CopyOutCopyContent,
+                message: format!("copyout: read {:?}: {}", o.name, io_text(&e)),
+            }),
+        }
+    }
+    for o in cmd.copy_out_cached.iter().filter(|o| !skip(&o.name)) {
+        let Some((f, len)) = open_out(c, o, max, truncate, &mut out) else { continue };
+        let name = Path::new(&o.name)
+            .file_name()
+            .map_or_else(|| o.name.clone(), |n| n.to_string_lossy().into_owned());
+        match store.add_file(&name, f, len) {
+            Ok(id) => {
+                out.file_ids.insert(o.name.clone(), id);
+            }
+            Err(e) => {
+                let message = e.to_string();
+                out.errors.push(FileError {
+                    name: o.name.clone(),
+                    kind: FileErrorKind::CopyOutCreateFile,
+                    message: message.clone(),
+                });
+                out.cache_error.get_or_insert(message);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_print_like_go() {
+        let e = io::Error::from_raw_os_error(2);
+        assert_eq!(io_text(&e), "no such file or directory");
+        assert_eq!(io_text(&io::Error::other("Boom")), "boom");
+    }
+
+    #[test]
+    fn resolve_fails_on_unknown_ids_and_missing_host_files_only_in_files() {
+        let store = FileStore::open(crate::filestore::FileStoreConfig::default()).expect("store");
+        let id = store.add_bytes("a", b"x").expect("add");
+        let opts = crate::model::ParseOptions::default();
+        let parse = |body: String| Request::parse(body.as_bytes(), &opts).expect("valid");
+        let ok = parse(format!(
+            r#"{{"cmd":[{{"args":["a"],"files":[{{"fileId":"{id}"}},{{"content":"c"}}],
+                "copyIn":{{"x":{{"src":"/nonexistent/x"}},"y":{{"symlink":"x"}}}}}}]}}"#
+        ));
+        let r = resolve(&ok, &store).expect("a missing copy-in src is not a request error");
+        let cmd = r.first().expect("cmd");
+        assert!(matches!(cmd.files.first(), Some(Some(Source::Cached(s))) if s.len == 1));
+        assert!(matches!(cmd.files.get(1), Some(Some(Source::Memory(b"c")))));
+        assert!(matches!(cmd.copy_in.first(), Some(Some(Source::Unreadable { .. }))));
+        assert!(matches!(cmd.copy_in.get(1), Some(None)), "symlinks need no source");
+        let unknown =
+            parse(r#"{"cmd":[{"args":["a"],"copyIn":{"x":{"fileId":"NOPE2345"}}}]}"#.into());
+        let e = resolve(&unknown, &store).expect_err("unknown id");
+        assert_eq!(e.to_string(), r#"file does not exists with id: "NOPE2345""#);
+        let missing =
+            parse(r#"{"cmd":[{"args":["a"],"files":[{"src":"/nonexistent/y"}]}]}"#.into());
+        let e = resolve(&missing, &store).expect_err("missing src");
+        assert_eq!(e.to_string(), "open file /nonexistent/y: no such file or directory");
+    }
+}
