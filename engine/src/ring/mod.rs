@@ -23,13 +23,14 @@
 
 mod buf_ring;
 mod op;
+mod teardown;
 
 use std::io;
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::rc::Rc;
 
-use io_uring::types::{CancelBuilder, Fd, Timespec};
+use io_uring::types::Fd;
 use io_uring::{IoUring, cqueue, opcode, squeue};
 
 pub use buf_ring::{BufRing, BufRingError, ProvidedBuf};
@@ -118,6 +119,9 @@ impl Ring {
         let uring = IoUring::builder()
             .setup_single_issuer()
             .setup_defer_taskrun()
+            // The kernel raises IORING_SQ_TASKRUN when deferred completions wait to be posted,
+            // so `submit_and_wait(0)` knows whether it must enter at all.
+            .setup_taskrun_flag()
             .setup_submit_all()
             .setup_cqsize(cq)
             .build(sq)
@@ -409,8 +413,31 @@ impl Ring {
     /// Submits queued SQEs and waits until at least `want` completions are ready. An
     /// interrupted wait, or a kernel busy flushing overflowed completions, returns `Ok(0)`:
     /// the caller drains and calls again.
+    ///
+    /// Every enter carries `IORING_ENTER_GETEVENTS`, also with `want == 0`: under
+    /// `DEFER_TASKRUN` a completion that became ready while its op was parked (a recv whose
+    /// data arrived, an accept) is posted only by an enter that runs the ring's task work, so
+    /// a plain submit would leave it invisible for as long as the caller keeps not waiting
+    /// (a shard busy with tasks). With `want == 0`, nothing queued, no task work pending
+    /// (`IORING_SQ_TASKRUN`) and no overflow, there is nothing for the kernel to do and no
+    /// syscall is made.
     pub fn submit_and_wait(&mut self, want: usize) -> io::Result<usize> {
-        match self.uring.submit_and_wait(want) {
+        let (queued, taskrun, overflow) = {
+            let sq = self.uring.submission();
+            (sq.len(), sq.taskrun(), sq.cq_overflow())
+        };
+        if want == 0 && queued == 0 && !taskrun && !overflow {
+            return Ok(0);
+        }
+        let to_submit = u32::try_from(queued).unwrap_or(u32::MAX);
+        let min_complete = u32::try_from(want).unwrap_or(u32::MAX);
+        let flags = io_uring::EnterFlags::GETEVENTS.bits();
+        // SAFETY: a plain enter with no extended argument (`None`): it reads only the rings
+        // this IoUring mapped, and every SQE queued in them points at memory owned by an op
+        // slot or `self.bufs` (see `enqueue`).
+        let entered =
+            unsafe { self.uring.submitter().enter::<()>(to_submit, min_complete, flags, None) };
+        match entered {
             Ok(submitted) => Ok(submitted),
             Err(error) => match error.raw_os_error() {
                 Some(errno::EINTR | errno::EBUSY | errno::EAGAIN) => Ok(0),
@@ -419,8 +446,8 @@ impl Ring {
         }
     }
 
-    /// Submits queued SQEs without waiting, and runs deferred task work so ready completions
-    /// become visible.
+    /// Submits queued SQEs without waiting, and posts completions that are ready (runs the
+    /// ring's deferred task work).
     pub fn submit(&mut self) -> io::Result<usize> {
         self.submit_and_wait(0)
     }
@@ -487,88 +514,6 @@ impl Ring {
             });
         }
         moved
-    }
-
-    /// Cancels every op in flight and waits (bounded) for their completions, dropping them.
-    /// Returns whether the ring is quiet afterwards. Provided buffers are recycled.
-    pub fn cancel_all_and_wait(&mut self, rounds: u32) -> bool {
-        for _ in 0..rounds {
-            if self.in_flight == 0 {
-                return true;
-            }
-            let cancel =
-                opcode::AsyncCancel2::new(CancelBuilder::any()).build().user_data(u64::MAX);
-            // SAFETY: a cancel SQE points at no memory. Its CQE carries user_data u64::MAX,
-            // which `drain_dropping` skips. If the SQ is full the next round retries.
-            let _ = unsafe { self.uring.submission().push(&cancel) };
-            let _ = self.submit_and_wait_bounded(1);
-            self.drain_dropping();
-        }
-        self.in_flight == 0
-    }
-
-    fn submit_and_wait_bounded(&mut self, want: usize) -> io::Result<usize> {
-        let timeout = Timespec::new().nsec(50_000_000);
-        let args = io_uring::types::SubmitArgs::new().timespec(&timeout);
-        match self.uring.submitter().submit_with_args(want, &args) {
-            Ok(n) => Ok(n),
-            Err(error) if error.raw_os_error() == Some(errno::ETIME) => Ok(0),
-            Err(error) => Err(error),
-        }
-    }
-
-    /// Drains every ready CQE, releasing its resources, skipping internal cancel-all CQEs.
-    fn drain_dropping(&mut self) {
-        loop {
-            let Some(cqe) = self.uring.completion().next() else { return };
-            if cqe.user_data() != u64::MAX {
-                self.complete_dropped(&cqe);
-            }
-        }
-    }
-
-    fn complete_dropped(&mut self, cqe: &cqueue::Entry) {
-        let key = OpKey::from_user_data(cqe.user_data());
-        let Some(slot) = self.slots.get_mut(key.index as usize) else { return };
-        if !slot.busy || slot.generation != key.generation {
-            return;
-        }
-        let flags = cqe.flags();
-        if let Some(bid) = cqueue::buffer_select(flags) {
-            let buf = self.bufs.lend(bid, u32::try_from(cqe.result()).unwrap_or(0));
-            self.bufs.recycle(buf);
-        }
-        if slot.kind == OpKind::AcceptMulti && cqe.result() >= 0 {
-            // SAFETY: as in `drain`: a fresh descriptor nobody owns; dropping it closes it.
-            drop(unsafe { OwnedFd::from_raw_fd(cqe.result()) });
-        }
-        if !cqueue::more(flags) {
-            slot.payload = Payload::None;
-            slot.fd = None;
-            slot.busy = false;
-            self.in_flight -= 1;
-            self.free.push(key.index);
-        }
-    }
-}
-
-impl Drop for Ring {
-    fn drop(&mut self) {
-        let quiet = self.cancel_all_and_wait(100);
-        // SAFETY: `uring` is dropped exactly once, here, and never used afterwards.
-        unsafe { ManuallyDrop::drop(&mut self.uring) };
-        if quiet {
-            // SAFETY: no op is in flight and the io_uring instance is gone, so the kernel holds
-            // no pointer into the buffers or slots; each is dropped once, here.
-            unsafe { ManuallyDrop::drop(&mut self.bufs) };
-            // SAFETY: as above.
-            unsafe { ManuallyDrop::drop(&mut self.slots) };
-        } else {
-            tracing::error!(
-                in_flight = self.in_flight,
-                "io_uring ops still in flight at teardown; leaking their buffers"
-            );
-        }
     }
 }
 

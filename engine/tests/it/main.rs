@@ -5,6 +5,7 @@ mod alloc;
 mod bad_input;
 mod capacity;
 mod cli;
+mod fairness;
 mod harness;
 mod pipelining;
 mod routes;
