@@ -39,6 +39,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server (the default when no subcommand is given).
     Serve(ServeArgs),
+    /// RISC-V VM tools: `shardbox vm run prog.elf [-- args]` runs a guest program once.
+    Vm(crate::vm_cmd::VmArgs),
 }
 
 /// Flags of the server.
@@ -283,6 +285,7 @@ pub fn main() -> ExitCode {
     };
     let args = match &cli.command {
         Some(Command::Serve(args)) => args,
+        Some(Command::Vm(vm)) => return crate::vm_cmd::main(vm),
         None => &cli.serve,
     };
     init_logging(args);
@@ -315,7 +318,7 @@ mod tests {
         let cli = parse(args(list)).expect("parses");
         match cli.command {
             Some(Command::Serve(args)) => args,
-            None => cli.serve,
+            Some(Command::Vm(_)) | None => cli.serve,
         }
     }
 

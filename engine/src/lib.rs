@@ -44,3 +44,4 @@ pub mod shard;
 pub mod sys;
 pub mod tag;
 pub mod timer;
+pub mod vm_cmd;

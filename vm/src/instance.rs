@@ -127,6 +127,13 @@ pub struct Captured {
     stdin_at: usize,
 }
 
+impl Captured {
+    /// A host whose stdin holds `stdin`.
+    pub fn with_stdin(stdin: &[u8]) -> Captured {
+        Captured { stdin: stdin.to_vec(), ..Captured::default() }
+    }
+}
+
 impl Host for Captured {
     fn write(&mut self, fd: i32, bytes: &[u8]) -> i64 {
         match fd {

@@ -11,3 +11,4 @@ mod pipelining;
 mod routes;
 mod shutdown;
 mod timeouts;
+mod vm_run;

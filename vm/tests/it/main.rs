@@ -7,5 +7,6 @@ mod fpu_prop;
 mod fpu_qemu;
 mod guests;
 mod isa;
+mod linux;
 mod qemu_diff;
 mod reference;
