@@ -143,6 +143,10 @@ pub struct ServeArgs {
     #[arg(long = "pin-shards", env = "ES_PIN_SHARDS", num_args = 0..=1, require_equals = true,
           default_value = "true", default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
     pub pin_shards: bool,
+
+    /// The judge's flags (containers, file store, workers).
+    #[command(flatten)]
+    pub judge: crate::judge::JudgeArgs,
 }
 
 /// Parses a Go duration: a sequence of decimal numbers with units `ns`, `us`/`µs`, `ms`, `s`,
@@ -296,7 +300,34 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match crate::server::run(config) {
+    // The judge starts here, on the main thread (which lives as long as the server) and before
+    // any shard allocates: its container helper is spawned while the process is small. Its
+    // threads must not take SIGTERM/SIGINT (the default action would kill the process before
+    // the graceful shutdown), so the signals are blocked first, as `server::run` does for the
+    // shards; the container helper unblocks them for itself and its programs.
+    if config.handle_signals
+        && let Err(error) = crate::sys::block_shutdown_signals()
+    {
+        eprintln!("shardbox: blocking the shutdown signals: {error}");
+        return ExitCode::FAILURE;
+    }
+    let judge = match crate::judge::Judge::start(&args.judge, config.parallelism) {
+        Ok(judge) => judge,
+        Err(error) => {
+            eprintln!("shardbox: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let routes_judge = std::sync::Arc::clone(&judge);
+    let config = ServerConfig {
+        routes: std::sync::Arc::new(move |shard: &crate::router::ShardInfo| {
+            crate::judge::routes(shard, &routes_judge)
+        }),
+        ..config
+    };
+    let result = crate::server::run(config);
+    drop(judge);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "shardbox failed");

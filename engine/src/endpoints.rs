@@ -2,10 +2,11 @@
 //!
 //! [`builtin_routes`] is the default `RoutesFactory`: it builds one shard's [`Router`]. Every
 //! handler here answers inline. `/version` and `/config` follow go-judge's JSON shape
-//! (go-judge-api §1.8) with keys sorted; a feature flag is true only once shardbox implements
-//! the feature ([`FEATURES`]; today none, since the judge is not built yet). `/config` will get
-//! its `runnerConfig` from the sandbox layer. `/hello` is the fixed small body that benchmarks
-//! compare against nginx. Judge and edge routes are added here (or in a module this calls).
+//! (go-judge-api §1.8) with keys sorted; a feature flag is true only where the server
+//! implements the feature: [`FEATURES`] (none) for a server without the judge, while the
+//! `shardbox` binary serves `crate::judge::routes` ([`base_routes`] plus the judge's `/run`,
+//! `/file`, and `/version` + `/config` with its flags and `runnerConfig`). `/hello` is the
+//! fixed small body that benchmarks compare against nginx.
 //!
 //! Access: all five routes are public, with or without `-auth-token` (go-judge keeps
 //! `/version` and `/config` public; health checks and scrapers usually carry no token).
@@ -42,7 +43,8 @@ pub struct Features {
     pub symlink: bool,
 }
 
-/// What works today: the judge is not built yet, so nothing.
+/// What a server without the judge supports (an embedded engine, the tests): nothing. The
+/// `shardbox` binary serves `crate::judge::FEATURES` instead.
 pub const FEATURES: Features = Features {
     address_space_limit: false,
     copy_out_optional: false,
@@ -132,8 +134,16 @@ fn json(body: Vec<u8>) -> StaticResponse {
     StaticResponse::new(200, vec![(b"Content-Type", b"application/json".to_vec())], body)
 }
 
-/// The built-in route table for one shard.
+/// The built-in route table for one shard: [`base_routes`] plus `/version` and `/config`
+/// without the judge (the binary uses `crate::judge::routes`, which adds its own).
 pub fn builtin_routes(shard: &ShardInfo) -> Router {
+    base_routes(shard)
+        .get("/version", Access::Public, static_handler(json(version_body(&FEATURES))))
+        .get("/config", Access::Public, static_handler(json(config_body(&FEATURES))))
+}
+
+/// `/hello`, `/healthz` and `/metrics`: the routes every configuration has.
+pub fn base_routes(shard: &ShardInfo) -> Router {
     let _ = shard;
     let hello = StaticResponse::new(
         200,
@@ -149,8 +159,6 @@ pub fn builtin_routes(shard: &ShardInfo) -> Router {
     Router::new()
         .get("/hello", Access::Public, static_handler(hello))
         .get("/healthz", Access::Public, static_handler(json(br#"{"status":"ok"}"#.to_vec())))
-        .get("/version", Access::Public, static_handler(json(version_body(&FEATURES))))
-        .get("/config", Access::Public, static_handler(json(config_body(&FEATURES))))
         .get("/metrics", Access::Public, metrics)
 }
 

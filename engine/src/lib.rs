@@ -9,8 +9,9 @@
 //!   place and answers them in order; [`timer`] keeps deadlines in per-class FIFO lists driven by
 //!   one ring timeout.
 //! - [`router`] maps paths to handlers that answer inline or hand off to a task on the
-//!   [`executor`] (the slow path); [`endpoints`] holds the built-in routes; [`response`] writes
-//!   responses with `shardbox_http`'s writer.
+//!   [`executor`] (the slow path); [`endpoints`] holds the built-in routes; [`judge`] the
+//!   go-judge `/run` and `/file` endpoints (worker threads, container pool, file store);
+//!   [`response`] writes responses with `shardbox_http`'s writer.
 //! - [`metrics`]: per-shard counters merged at scrape; [`server`] binds and starts the shards;
 //!   [`config`] and [`cli`] describe and parse the settings; [`limits`] names every limit.
 //!
@@ -31,6 +32,7 @@ pub mod config;
 pub mod conn;
 pub mod endpoints;
 pub mod executor;
+pub mod judge;
 pub mod limits;
 pub mod metrics;
 mod pipeline;

@@ -127,3 +127,9 @@ const _: () = assert!(IDLE_TIMEOUT_DEFAULT.as_nanos() <= TIMEOUT_MAX.as_nanos())
 const _: () = assert!(HEADERS_STORAGE >= shardbox_http::limits::HEADERS_COUNT_MAX);
 const _: () = assert!(shardbox_http::limits::BODY_BYTES_MAX <= BODY_BYTES_LIMIT);
 const _: () = assert!(HEADERS_FAST_STORAGE <= HEADERS_STORAGE);
+
+/// Default number of judge jobs (`/run`, `/file` uploads and downloads) waiting for a worker;
+/// beyond it `/run` answers 503 "worker queue is full" (go-judge's queue holds 512).
+pub const WORKER_QUEUE_DEFAULT: usize = 512;
+/// Stack of each judge worker thread, bytes (request parsing recurses over the JSON nesting).
+pub const WORKER_STACK_BYTES: usize = 8 << 20;

@@ -7,6 +7,7 @@ mod capacity;
 mod cli;
 mod fairness;
 mod harness;
+mod judge;
 mod pipelining;
 mod routes;
 mod shutdown;

@@ -1,0 +1,220 @@
+//! The judge's command-line flags, with go-judge's names and `ES_*` environment variables.
+//!
+//! [`JudgeArgs`] is flattened into the server's flags (`crate::cli::ServeArgs`). It maps onto
+//! the container layer's [`SandboxConfig`] ([`JudgeArgs::sandbox_config`]), the file store's
+//! [`FileStoreConfig`] ([`JudgeArgs::store_config`]) and the request model's [`ParseOptions`].
+//! Sizes accept go-judge's spellings (`256m`, `64MiB`, `16k`, `1G`, a plain byte count);
+//! durations Go's (`10s`, `1m30s`). Flags go-judge has and shardbox does not need are either
+//! accepted and ignored (listed in `docs/operations.md`) or unknown (an error at start).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use shardbox_sandbox::SandboxConfig;
+use shardbox_sandbox::filestore::FileStoreConfig;
+use shardbox_sandbox::model::ParseOptions;
+
+use crate::cli::parse_duration;
+
+/// Parses a size the way go-judge's flags do (`bytefmt`): a number with an optional unit `B`,
+/// `K`/`KB`/`KiB`, `M`/`MB`/`MiB`, `G`/`GB`/`GiB`, `T`/`TB`/`TiB` (case-insensitive, powers of
+/// 1024); a bare number is bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let n: u64 = number.parse().map_err(|_| format!("invalid size {text:?} (e.g. 256m, 16k)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        other => return Err(format!("unknown size unit {other:?} in {text:?}")),
+    };
+    n.checked_mul(1u64 << shift).ok_or_else(|| format!("size {text:?} is too large"))
+}
+
+fn parse_bool() -> clap::builder::BoolishValueParser {
+    clap::builder::BoolishValueParser::new()
+}
+
+/// Flags of the judge (go-judge's names).
+#[derive(Debug, Clone, Args)]
+pub struct JudgeArgs {
+    /// Keep the file store in this directory instead of memory (sealed memfds).
+    #[arg(long = "dir", env = "ES_DIR", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Remove a stored file not read for this long (0: never).
+    #[arg(long = "file-timeout", env = "ES_FILE_TIMEOUT", default_value = "0",
+          value_parser = parse_duration, value_name = "DURATION")]
+    pub file_timeout: Duration,
+
+    /// Total bytes the file store may hold; an upload or copyOutCached past it fails clearly.
+    #[arg(long = "file-store-bytes-max", env = "ES_FILE_STORE_BYTES_MAX", default_value = "1g",
+          value_parser = parse_size, value_name = "SIZE")]
+    pub file_store_bytes_max: u64,
+
+    /// Comma-separated host directories "src" files must resolve under (default: any path).
+    #[arg(long = "src-prefix", env = "ES_SRC_PREFIX", value_delimiter = ',', value_name = "DIRS")]
+    pub src_prefix: Vec<PathBuf>,
+
+    /// Default copyOutMax of commands that give none.
+    #[arg(long = "copy-out-limit", env = "ES_COPY_OUT_LIMIT", default_value = "256m",
+          value_parser = parse_size, value_name = "SIZE")]
+    pub copy_out_limit: u64,
+
+    /// Containers built at start and kept ready (default: the parallelism).
+    #[arg(long = "pre-fork", env = "ES_PRE_FORK", value_name = "N")]
+    pub pre_fork: Option<usize>,
+
+    /// Most containers alive at once (default: 4 x the parallelism); past it /run waits, then 503.
+    #[arg(long = "containers-max", env = "ES_CONTAINERS_MAX", value_name = "N")]
+    pub containers_max: Option<usize>,
+
+    /// Worker threads running judge jobs (default: the parallelism, like go-judge's workers).
+    #[arg(long = "judge-workers", env = "ES_JUDGE_WORKERS", value_name = "N")]
+    pub judge_workers: Option<usize>,
+
+    /// Requests waiting for a worker; past it /run answers 503 "worker queue is full".
+    #[arg(long = "worker-queue-max", env = "ES_WORKER_QUEUE_MAX",
+          default_value_t = crate::limits::WORKER_QUEUE_DEFAULT, value_name = "N")]
+    pub worker_queue_max: usize,
+
+    /// RLIMIT_FSIZE of every program.
+    #[arg(long = "output-limit", env = "ES_OUTPUT_LIMIT", default_value = "256m",
+          value_parser = parse_size, value_name = "SIZE")]
+    pub output_limit: u64,
+
+    /// RLIMIT_NOFILE of every program.
+    #[arg(
+        long = "open-file-limit",
+        env = "ES_OPEN_FILE_LIMIT",
+        default_value_t = 256,
+        value_name = "N"
+    )]
+    pub open_file_limit: u64,
+
+    /// tmpfs options of /w and /tmp in every container.
+    #[arg(
+        long = "tmp-fs-param",
+        env = "ES_TMP_FS_PARAM",
+        default_value = "size=128m,nr_inodes=4k",
+        value_name = "OPTIONS"
+    )]
+    pub tmp_fs_param: String,
+
+    /// Honour cpuRateLimit (cgroup CPU bandwidth).
+    #[arg(long = "enable-cpu-rate", env = "ES_ENABLE_CPU_RATE", num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_bool(), value_name = "BOOL")]
+    pub enable_cpu_rate: bool,
+
+    /// CFS period of cpuRateLimit.
+    #[arg(long = "cpu-cfs-period", env = "ES_CPU_CFS_PERIOD", default_value = "100ms",
+          value_parser = parse_duration, value_name = "DURATION")]
+    pub cpu_cfs_period: Duration,
+
+    /// Mount configuration file replacing the default container mounts.
+    #[arg(long = "mount-conf", env = "ES_MOUNT_CONF", value_name = "FILE")]
+    pub mount_conf: Option<PathBuf>,
+
+    /// Added to every memoryLimit for the cgroup.
+    #[arg(long = "extra-memory-limit", env = "ES_EXTRA_MEMORY_LIMIT", default_value = "16k",
+          value_parser = parse_size, value_name = "SIZE")]
+    pub extra_memory_limit: u64,
+
+    /// Name of the cgroup directory created for the containers.
+    #[arg(
+        long = "cgroup-prefix",
+        env = "ES_CGROUP_PREFIX",
+        default_value = "shardbox",
+        value_name = "NAME"
+    )]
+    pub cgroup_prefix: String,
+
+    /// Refuse to start without cgroups instead of falling back to rlimits.
+    #[arg(long = "no-fallback", env = "ES_NO_FALLBACK", num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_bool(), value_name = "BOOL")]
+    pub no_fallback: bool,
+
+    /// First host uid of the range the containers map to.
+    #[arg(long = "container-cred-start", env = "ES_CONTAINER_CRED_START", value_name = "UID")]
+    pub container_cred_start: Option<u32>,
+
+    /// Install the seccomp filter on programs (a deny-list of dangerous syscalls).
+    #[arg(long = "seccomp", env = "ES_SECCOMP", num_args = 0..=1, require_equals = true,
+          default_value = "true", default_missing_value = "true", value_parser = parse_bool(), value_name = "BOOL")]
+    pub seccomp: bool,
+
+    /// Accepted for go-judge compatibility and ignored: CPU time is checked by a timer armed
+    /// for the moment the budget could run out, not by polling.
+    #[arg(long = "time-limit-checker-interval", env = "ES_TIME_LIMIT_CHECKER_INTERVAL",
+          value_parser = parse_duration, value_name = "DURATION", hide = true)]
+    pub time_limit_checker_interval: Option<Duration>,
+}
+
+impl JudgeArgs {
+    /// The container layer's configuration for a server with `parallelism` shards.
+    pub fn sandbox_config(&self, parallelism: usize) -> SandboxConfig {
+        let mut c = SandboxConfig::with_parallelism(parallelism);
+        if let Some(n) = self.containers_max {
+            c.containers_max = n;
+        }
+        c.pre_fork = self.pre_fork.unwrap_or(c.pre_fork).min(c.containers_max);
+        c.mount_config = self.mount_conf.clone();
+        c.tmp_fs_param = self.tmp_fs_param.clone();
+        c.cgroup_prefix = self.cgroup_prefix.clone();
+        c.no_fallback = self.no_fallback;
+        if let Some(start) = self.container_cred_start {
+            c.container_cred_start = start;
+        }
+        c.extra_memory_limit_bytes = self.extra_memory_limit;
+        c.output_limit_bytes = self.output_limit;
+        c.open_file_limit = self.open_file_limit;
+        c.enable_cpu_rate = self.enable_cpu_rate;
+        c.cpu_cfs_period_us = u64::try_from(self.cpu_cfs_period.as_micros()).unwrap_or(u64::MAX);
+        c.seccomp = self.seccomp;
+        c
+    }
+
+    /// The file store's configuration.
+    pub fn store_config(&self) -> FileStoreConfig {
+        FileStoreConfig {
+            dir: self.dir.clone(),
+            ttl: (!self.file_timeout.is_zero()).then_some(self.file_timeout),
+            bytes_max: self.file_store_bytes_max,
+            ..FileStoreConfig::default()
+        }
+    }
+
+    /// The request model's options.
+    pub fn parse_options(&self) -> ParseOptions {
+        ParseOptions { copy_out_bytes_default: self.copy_out_limit, ..ParseOptions::default() }
+            .with_src_prefixes(
+                self.src_prefix.iter().filter(|p| !p.as_os_str().is_empty()).cloned(),
+            )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_in_go_judge_spellings() {
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("1234"), Ok(1234));
+        assert_eq!(parse_size("16k"), Ok(16 << 10));
+        assert_eq!(parse_size("256m"), Ok(256 << 20));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("2tb"), Ok(2 << 40));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("m").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("99999999999t").is_err(), "overflow");
+    }
+}
