@@ -38,7 +38,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (the default when no subcommand is given).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// RISC-V VM tools: `shardbox vm run prog.elf [-- args]` runs a guest program once.
     Vm(crate::vm_cmd::VmArgs),
 }
@@ -348,7 +348,7 @@ mod tests {
     fn serve(list: &[&str]) -> ServeArgs {
         let cli = parse(args(list)).expect("parses");
         match cli.command {
-            Some(Command::Serve(args)) => args,
+            Some(Command::Serve(args)) => *args,
             Some(Command::Vm(_)) | None => cli.serve,
         }
     }
