@@ -35,6 +35,13 @@ impl Counter {
         self.add(1);
     }
 
+    /// Sets the value to `n`, a total kept elsewhere by the same writer (it must never go
+    /// down). Must only be called by the owning shard's thread.
+    #[inline]
+    pub fn set(&self, n: u64) {
+        self.0.store(n, Ordering::Relaxed);
+    }
+
     /// The current value (any thread).
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
@@ -108,6 +115,14 @@ pub struct ShardMetrics {
     pub tasks_spawned: Counter,
     /// Failures writing to a client (reset, broken pipe).
     pub send_errors: Counter,
+    /// Turns of the shard's loop.
+    pub loop_turns: Counter,
+    /// `io_uring_enter` calls.
+    pub ring_enters: Counter,
+    /// Enters that waited with nothing ready: the shard (most likely) slept.
+    pub ring_sleeps: Counter,
+    /// Completions handled.
+    pub ring_completions: Counter,
 }
 
 fn status_slot(status: u16) -> usize {
@@ -298,6 +313,27 @@ impl MetricsRegistry {
             "Tasks spawned on the shards' executors.",
             self.sum(|s| s.tasks_spawned.get()),
         );
+        let per_shard = [
+            ("shardbox_shard_loop_turns_total", "Turns of each shard's event loop."),
+            ("shardbox_shard_ring_enters_total", "io_uring_enter calls, per shard."),
+            (
+                "shardbox_shard_ring_sleeps_total",
+                "io_uring_enter calls that waited with no completion ready, per shard.",
+            ),
+            ("shardbox_shard_ring_completions_total", "Completions handled, per shard."),
+        ];
+        for (family, (name, help)) in per_shard.into_iter().enumerate() {
+            let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} counter");
+            for (index, shard) in self.shards.iter().enumerate() {
+                let value = match family {
+                    0 => shard.loop_turns.get(),
+                    1 => shard.ring_enters.get(),
+                    2 => shard.ring_sleeps.get(),
+                    _ => shard.ring_completions.get(),
+                };
+                let _ = writeln!(text, "{name}{{shard=\"{index}\"}} {value}");
+            }
+        }
         gauge(
             text,
             "shardbox_shards",

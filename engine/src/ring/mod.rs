@@ -97,6 +97,21 @@ pub struct Ring {
     slots: ManuallyDrop<Box<[Slot]>>,
     free: Vec<u32>,
     in_flight: u32,
+    stats: RingStats,
+}
+
+/// What a ring has done since it was built: how often it entered the kernel, how often it may
+/// have slept there, how many completions it delivered. Plain counts for `/metrics` and for
+/// tests that check batching (no timing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RingStats {
+    /// `io_uring_enter` calls made.
+    pub enters: u64,
+    /// Enters that asked for at least one completion while none was ready nor flagged as
+    /// pending task work: the thread (most likely) slept in the kernel.
+    pub sleeps: u64,
+    /// Completions (CQEs) drained.
+    pub completions: u64,
 }
 
 impl std::fmt::Debug for Ring {
@@ -136,12 +151,18 @@ impl Ring {
             slots: ManuallyDrop::new(slots),
             free,
             in_flight: 0,
+            stats: RingStats::default(),
         })
     }
 
     /// Ops in flight (slots holding resources until their last CQE).
     pub fn in_flight(&self) -> u32 {
         self.in_flight
+    }
+
+    /// Counts of enters, likely sleeps and completions so far.
+    pub fn stats(&self) -> RingStats {
+        self.stats
     }
 
     /// Maximum ops in flight (= CQ entries).
@@ -429,6 +450,10 @@ impl Ring {
         if want == 0 && queued == 0 && !taskrun && !overflow {
             return Ok(0);
         }
+        self.stats.enters += 1;
+        if want > 0 && !taskrun && self.uring.completion().is_empty() {
+            self.stats.sleeps += 1;
+        }
         let to_submit = u32::try_from(queued).unwrap_or(u32::MAX);
         let min_complete = u32::try_from(want).unwrap_or(u32::MAX);
         let flags = io_uring::EnterFlags::GETEVENTS.bits();
@@ -461,11 +486,12 @@ impl Ring {
             spare => spare,
         };
         let mut moved = 0;
-        let Ring { uring, bufs, slots, free, in_flight } = self;
+        let Ring { uring, bufs, slots, free, in_flight, stats } = self;
         let mut cq = uring.completion();
         while moved < limit {
             let Some(cqe) = cq.next() else { break };
             moved += 1;
+            stats.completions += 1;
             let key = OpKey::from_user_data(cqe.user_data());
             let slot = slots.get_mut(key.index as usize);
             assert!(slot.is_some(), "CQE names slot {} beyond capacity", key.index);

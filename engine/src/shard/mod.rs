@@ -236,11 +236,13 @@ impl Shard {
             self.begin_shutdown();
         }
         let mut completions = Vec::with_capacity(limits::DRAIN_BATCH_MAX);
+        let mut turns = 0u64;
         loop {
             let busy = self.reactor.has_ready() || !self.deliveries.borrow().is_empty();
             let wait = usize::from(!busy);
             let entered = self.reactor.ring.borrow_mut().submit_and_wait(wait);
             entered.map_err(|source| ShardError::Enter { shard: self.index, source })?;
+            turns += 1;
             self.now_ns = sys::monotonic_ns();
             self.refresh_date();
             loop {
@@ -263,9 +265,21 @@ impl Shard {
                 break;
             }
             self.arm_timer();
+            self.publish_loop_stats(turns);
         }
+        self.publish_loop_stats(turns);
         self.teardown();
         Ok(())
+    }
+
+    /// Copies the loop's and the ring's counts into this shard's metrics (plain stores: this
+    /// thread is their only writer).
+    fn publish_loop_stats(&self, turns: u64) {
+        let stats = self.reactor.ring.borrow().stats();
+        self.metrics.loop_turns.set(turns);
+        self.metrics.ring_enters.set(stats.enters);
+        self.metrics.ring_sleeps.set(stats.sleeps);
+        self.metrics.ring_completions.set(stats.completions);
     }
 
     fn refresh_date(&mut self) {

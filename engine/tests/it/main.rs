@@ -3,6 +3,7 @@
 
 mod alloc;
 mod bad_input;
+mod batching;
 mod capacity;
 mod cli;
 mod fairness;
