@@ -941,6 +941,37 @@ mod tests {
             prop_assert!(agrees_with_decoder(&req));
         }
 
+        /// A hostile peer's message: a valid one with bytes overwritten (counts and lengths
+        /// land on arbitrary values), or a valid header with a random body.
+        #[test]
+        fn mutated_messages_never_panic(
+            req in request(),
+            rep in reply(),
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+            cut in any::<usize>(),
+            tag in any::<u8>(),
+            tail in bytes(512),
+        ) {
+            let mut a = Vec::new();
+            req.encode(&mut a);
+            let mut b = Vec::new();
+            rep.encode(&mut b);
+            let mut c = vec![VERSION, tag];
+            c.extend_from_slice(&tail);
+            for mut buf in [a, b, c] {
+                for (pos, byte) in &edits {
+                    let i = pos % buf.len();
+                    buf[i] = *byte;
+                }
+                for msg in [&buf[..], &buf[..cut % (buf.len() + 1)]] {
+                    let _ = decode_request(msg);
+                    let _ = decode_reply(msg);
+                    let _ = decode_zygote_request(msg);
+                    let _ = decode_zygote_reply(msg);
+                }
+            }
+        }
+
         #[test]
         fn garbage_never_panics(buf in bytes(256)) {
             let _ = decode_request(&buf);

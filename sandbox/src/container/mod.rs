@@ -230,8 +230,18 @@ impl Container {
     ) -> Result<(File, u64), ContainerError> {
         let path_s = String::from_utf8_lossy(path).into_owned();
         match reply {
-            (Reply::Opened { size_bytes }, mut fds) => match fds.pop() {
-                Some(fd) => Ok((File::from(fd), size_bytes)),
+            // The init is on the other side of a trust boundary: a compromised one could hand
+            // over a pipe it never writes to (the copy-out reader would block forever) or
+            // announce an absurd size. Only a regular file is accepted, sized by our own fstat.
+            (Reply::Opened { .. }, mut fds) => match fds.pop() {
+                Some(fd) => match sys::fs::fstat(fd.as_fd()) {
+                    Ok(st) if st.is_regular => Ok((File::from(fd), st.size_bytes)),
+                    Ok(st) => Err(self.fail(BrokenReason::Unexpected(format!(
+                        "Opened a {:?}, not a regular file",
+                        st.kind
+                    )))),
+                    Err(e) => Err(self.fail(BrokenReason::Io(e))),
+                },
                 None => Err(self.fail(BrokenReason::Unexpected("Opened without fd".into()))),
             },
             (Reply::Failed { step: Step::NotRegular, .. }, _) => {
@@ -500,3 +510,6 @@ impl Container {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod hostile_init;

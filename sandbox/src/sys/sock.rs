@@ -38,19 +38,41 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok((r, w))
 }
 
+/// The kernel's limit of fds in one SCM_RIGHTS message (`SCM_MAX_FD`).
+const SCM_MAX_FD: usize = 253;
+/// Receive buffer: room for `MSG_FDS_MAX` fds (more is `MSG_CTRUNC`; the kernel closes them).
 const CMSG_BUF_BYTES: usize = 64 + MSG_FDS_MAX * 4;
+/// Send buffer: room for what the kernel accepts (tests play a hostile peer with it).
+const CMSG_SEND_BYTES: usize = 64 + SCM_MAX_FD * 4;
 
 /// Control-message buffer, aligned for `cmsghdr`.
 #[repr(C, align(8))]
-struct CmsgBuf([u8; CMSG_BUF_BYTES]);
+struct CmsgBuf<const N: usize>([u8; N]);
 
 /// Sends one datagram with `fds` attached (`MSG_NOSIGNAL`: a dead peer is EPIPE, not a signal).
 pub fn send_msg(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
     if fds.len() > MSG_FDS_MAX || data.len() > MSG_BYTES_MAX {
         return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
     }
+    send_datagram(sock, data, fds)
+}
+
+/// [`send_msg`] without our protocol's limits (up to the kernel's): what a hostile peer sends.
+#[cfg(test)]
+pub fn send_msg_unchecked(
+    sock: BorrowedFd<'_>,
+    data: &[u8],
+    fds: &[BorrowedFd<'_>],
+) -> io::Result<()> {
+    send_datagram(sock, data, fds)
+}
+
+fn send_datagram(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+    if fds.len() > SCM_MAX_FD {
+        return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
+    }
     let mut iov = libc::iovec { iov_base: data.as_ptr().cast_mut().cast(), iov_len: data.len() };
-    let mut cbuf = CmsgBuf([0; CMSG_BUF_BYTES]);
+    let mut cbuf = CmsgBuf([0; CMSG_SEND_BYTES]);
     // SAFETY: msghdr is plain data; all-zero is valid.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
@@ -62,7 +84,8 @@ pub fn send_msg(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>]) -> io
         msg.msg_control = cbuf.0.as_mut_ptr().cast();
         msg.msg_controllen = space;
         // SAFETY: msg_control points at `cbuf`, which is aligned and at least `space` bytes
-        // (CMSG_BUF_BYTES covers MSG_FDS_MAX fds), so the first header is in bounds.
+        // (CMSG_SEND_BYTES covers SCM_MAX_FD fds, checked above), so the first header is in
+        // bounds.
         let cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
         if cmsg.is_null() {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
