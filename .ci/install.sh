@@ -7,6 +7,8 @@ set -euo pipefail
 packages=()
 # qemu-riscv64: vm/tests/it/qemu_diff.rs runs the committed guest ELFs on it (differential test).
 packages+=(qemu-user)
+# bwrap: bench/tests/it/judge_floor.rs runs the bubblewrap baseline of the judge benchmark.
+packages+=(bubblewrap)
 
 missing=()
 for p in "${packages[@]}"; do

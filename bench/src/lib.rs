@@ -4,14 +4,17 @@
 //! loopback. The pieces, bottom up:
 //!
 //! - [`response`]: an incremental response parser (status line, `Content-Length` or chunked
-//!   bodies) that checks every response without allocating;
+//!   bodies) that checks every response without allocating, optionally searching each body for
+//!   a [`needle`];
 //! - [`request`]: the target URL and the request bytes, built once;
 //! - [`load`]: one event-loop thread driving closed-loop (optionally pipelined) connections;
 //! - [`run`]: a whole run: validation against [`limits`], a probe, warm-up, the measured
 //!   window, CPU sampling ([`cpu`]) and the merged [`run::RunReport`];
 //! - [`compare`]: several targets interleaved over rounds, with medians and ratios;
 //! - [`report`] and [`machine`]: text, markdown and CSV output and the record of where a
-//!   number was taken.
+//!   number was taken;
+//! - [`judge_floor`]: go-judge-shaped `/run` servers with no judge behind them (no sandbox, or
+//!   a one-shot `bwrap`), the baselines of the judge benchmark.
 //!
 //! ```no_run
 //! use shardbox_bench::request::Target;
@@ -26,9 +29,12 @@
 
 pub mod compare;
 pub mod cpu;
+pub mod judge_floor;
 pub mod limits;
 pub mod load;
 pub mod machine;
+pub mod needle;
+pub mod probe;
 pub mod report;
 pub mod request;
 pub mod response;

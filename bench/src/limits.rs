@@ -35,6 +35,22 @@ pub const RESPONSE_HEAD_BYTES_MAX: usize = 16 << 10;
 pub const RESPONSE_HEADERS_MAX: usize = 64;
 /// Largest response body the parser accepts, in bytes (bodies are counted, never stored).
 pub const RESPONSE_BODY_BYTES_MAX: u64 = 1 << 30;
+/// Largest request head a judge floor server reads, in bytes.
+pub const FLOOR_HEAD_BYTES_MAX: usize = 16 << 10;
+/// Largest `/run` body a judge floor server reads, in bytes.
+pub const FLOOR_BODY_BYTES_MAX: usize = 1 << 20;
+/// Most connections a judge floor server serves at once (one thread each).
+pub const FLOOR_CONNECTIONS_MAX: usize = 64;
+/// Longest a judge floor server waits for the next request on a connection, in ms.
+pub const FLOOR_IDLE_MS_MAX: u64 = 120_000;
+/// Longest a program may run under a judge floor server, in ms (its wall limit is capped here).
+pub const FLOOR_WALL_MS_MAX: u64 = 60_000;
+/// Largest collector (`max`) a judge floor server keeps per output, in bytes.
+pub const FLOOR_COLLECT_BYTES_MAX: u64 = 16 << 20;
+/// Most entries in a `/run` command's `files` (stdin, stdout, stderr).
+pub const FLOOR_FILES_MAX: usize = 3;
+/// Longest byte string a run may require every response body to contain.
+pub const BODY_NEEDLE_BYTES_MAX: usize = 4096;
 /// Longest chunk-size line (hex digits, extensions) in a chunked body, in bytes.
 pub const CHUNK_LINE_BYTES_MAX: usize = 1024;
 /// Largest trailer section of a chunked body, in bytes.

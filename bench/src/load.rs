@@ -6,7 +6,8 @@
 //! body length, through [`ResponseParser`]), then writes the next batch: a closed loop, like
 //! wrk. Readiness is edge-triggered; a read that returns less than the free buffer space means
 //! the socket is drained, which saves the extra `read` returning `EAGAIN`, so a non-pipelined
-//! request costs one `write`, one `read` and a share of one `epoll_wait`.
+//! request costs one `write`, one `read` and a share of one `epoll_wait`. When the plan carries a
+//! [`Needle`], every body must also contain it (searched as it streams past, nothing stored).
 //!
 //! Latency is measured from just before a batch's `write` to the return of the `epoll_wait`
 //! that reported its response readable (one clock read per wake-up, shared by every response
@@ -26,7 +27,7 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::limits::{CONNECT_TIMEOUT_MS_MAX, READ_BUFFER_BYTES};
-use crate::response::{Response, ResponseParser, Step};
+use crate::response::{Needle, Response, ResponseParser, Step};
 
 /// Errors seen by a run, by kind. Every kind means the server did not do the work asked.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -35,6 +36,8 @@ pub struct Errors {
     pub status: u64,
     /// Responses whose body length differed from the expected one.
     pub body_length: u64,
+    /// Responses whose body lacked the required byte string (e.g. `"status":"Accepted"`).
+    pub body_content: u64,
     /// Bytes that are not a valid response (or a response nobody asked for).
     pub malformed: u64,
     /// Connections closed or reset with requests in flight.
@@ -50,6 +53,7 @@ impl Errors {
     pub fn total(&self) -> u64 {
         self.status
             + self.body_length
+            + self.body_content
             + self.malformed
             + self.closed
             + self.connect
@@ -60,6 +64,7 @@ impl Errors {
     pub fn add(&mut self, other: &Errors) {
         self.status += other.status;
         self.body_length += other.body_length;
+        self.body_content += other.body_content;
         self.malformed += other.malformed;
         self.closed += other.closed;
         self.connect += other.connect;
@@ -87,8 +92,9 @@ pub enum Until {
 pub struct Expect {
     /// Expected status code.
     pub status: u16,
-    /// Expected body length in bytes.
-    pub body_bytes: u64,
+    /// Expected body length in bytes; `None`: not checked (bodies that carry measurements,
+    /// such as a judge's times, vary in length).
+    pub body_bytes: Option<u64>,
 }
 
 /// Everything a worker needs to run, shared read-only with its siblings.
@@ -106,6 +112,8 @@ pub struct Plan<'a> {
     pub head_requests: bool,
     /// What each response must be.
     pub expect: Expect,
+    /// A byte string every body must contain, if any.
+    pub needle: Option<&'a Needle>,
 }
 
 /// A worker's results.
@@ -178,7 +186,7 @@ impl<'a> Worker<'a> {
                 buf: vec![0u8; READ_BUFFER_BYTES].into_boxed_slice(),
                 start: 0,
                 filled: 0,
-                parser: ResponseParser::new(plan.head_requests),
+                parser: ResponseParser::with_needle(plan.head_requests, plan.needle.cloned()),
                 in_flight: 0,
                 batch_bytes: 0,
                 written: 0,
@@ -391,8 +399,10 @@ impl<'a> Worker<'a> {
         conn.in_flight -= 1;
         if response.status != expect.status {
             self.stats.errors.status += 1;
-        } else if response.body_bytes != expect.body_bytes {
+        } else if expect.body_bytes.is_some_and(|len| response.body_bytes != len) {
             self.stats.errors.body_length += 1;
+        } else if response.contains == Some(false) {
+            self.stats.errors.body_content += 1;
         }
         if conn.measured {
             self.stats.responses += 1;
@@ -457,7 +467,8 @@ impl<'a> Worker<'a> {
         conn.filled = 0;
         conn.batch_bytes = 0;
         conn.written = 0;
-        conn.parser = ResponseParser::new(self.plan.head_requests);
+        conn.parser =
+            ResponseParser::with_needle(self.plan.head_requests, self.plan.needle.cloned());
         match open(self.plan.addr) {
             Ok(mut stream) => {
                 let registered = self.poll.registry().register(

@@ -177,20 +177,26 @@ pub fn run_text(report: &RunReport) -> String {
         "machine       busy {:.0} %, steal {:.1} % during the window",
         report.busy_percent, report.steal_percent
     );
+    let length = match report.expect.body_bytes {
+        Some(len) => format!("body {len} bytes"),
+        None => "body length not checked".to_string(),
+    };
+    let content = match &report.expect_body_contains {
+        Some(text) => format!(", body contains {text:?}"),
+        None => String::new(),
+    };
     let _ = writeln!(
         out,
-        "checked       every response: status {}, body {} bytes (probe: head {} B, body {} B)",
-        report.expect.status,
-        report.expect.body_bytes,
-        report.probe.head_bytes,
-        report.probe.body_bytes
+        "checked       every response: status {}, {length}{content} (probe: head {} B, body {} B)",
+        report.expect.status, report.probe.head_bytes, report.probe.body_bytes
     );
     let _ = writeln!(
         out,
-        "errors        {} (status {}, body length {}, malformed {}, closed {}, connect {}, unanswered {}); reconnects {}",
+        "errors        {} (status {}, body length {}, body content {}, malformed {}, closed {}, connect {}, unanswered {}); reconnects {}",
         e.total(),
         e.status,
         e.body_length,
+        e.body_content,
         e.malformed,
         e.closed,
         e.connect,

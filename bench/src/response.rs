@@ -13,8 +13,12 @@
 //! the next read to them; a head that grows past [`RESPONSE_HEAD_BYTES_MAX`] is an error.
 //! Interim `1xx` responses are skipped; `204`, `304` and answers to `HEAD` have no body.
 //!
-//! It does not judge the response: comparing the status and body length with what the run
-//! expects is the connection's job (see `load`).
+//! A parser may carry a [`Needle`] (see `needle`): a byte string searched for in every body as
+//! it streams past, so a match split across reads or chunks is found and no body is stored. [`Response::contains`] then says whether the body had it; this is how a run
+//! tells a judge's `"status":"Accepted"` from a `200` that carries a failed run.
+//!
+//! It does not judge the response: comparing the status, body length and needle with what the
+//! run expects is the connection's job (see `load`).
 //!
 //! ```
 //! use shardbox_bench::response::{ResponseParser, Step};
@@ -35,6 +39,7 @@ use crate::limits::{
     CHUNK_LINE_BYTES_MAX, RESPONSE_BODY_BYTES_MAX, RESPONSE_HEAD_BYTES_MAX, RESPONSE_HEADERS_MAX,
     TRAILER_BYTES_MAX,
 };
+pub use crate::needle::{Needle, NeedleError};
 
 /// One complete response, as counted by the load generator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +51,8 @@ pub struct Response {
     /// The server announced it closes the connection after this response (or ended the body by
     /// closing it).
     pub close: bool,
+    /// Whether the body contained the parser's [`Needle`]; `None` when it has none.
+    pub contains: Option<bool>,
 }
 
 /// What a call to [`ResponseParser::parse`] achieved besides consuming bytes.
@@ -151,12 +158,38 @@ pub struct ResponseParser {
     body_bytes: u64,
     /// The response being parsed announced `Connection: close` (or HTTP/1.0 without keep-alive).
     close: bool,
+    /// What to look for in every body, if anything.
+    needle: Option<Needle>,
+    /// Bytes of the needle matched so far in the current body (its length once found).
+    matched: usize,
 }
 
 impl ResponseParser {
     /// A parser for responses to requests of one kind; `head_requests` says they answer `HEAD`.
     pub fn new(head_requests: bool) -> Self {
-        Self { state: State::Head, head_requests, status: 0, body_bytes: 0, close: false }
+        Self::with_needle(head_requests, None)
+    }
+
+    /// Like [`ResponseParser::new`], also searching every body for `needle`.
+    pub fn with_needle(head_requests: bool, needle: Option<Needle>) -> Self {
+        Self {
+            state: State::Head,
+            head_requests,
+            status: 0,
+            body_bytes: 0,
+            close: false,
+            needle,
+            matched: 0,
+        }
+    }
+
+    /// Feeds body bytes to the needle search.
+    fn observe(&mut self, body: &[u8]) {
+        if let Some(needle) = &self.needle
+            && self.matched < needle.bytes().len()
+        {
+            self.matched = needle.advance(self.matched, body);
+        }
     }
 
     /// True when no response is partly parsed: a clean point for the connection to end.
@@ -177,6 +210,7 @@ impl ResponseParser {
                 let remaining = remaining - take;
                 self.body_bytes += take;
                 let used = usize::try_from(take).unwrap_or(buf.len());
+                self.observe(buf.get(..used).unwrap_or_default());
                 if remaining == 0 {
                     Ok((used, self.finish()))
                 } else {
@@ -187,6 +221,7 @@ impl ResponseParser {
             State::Chunked(chunk) => self.parse_chunked(chunk, buf),
             State::UntilClose => {
                 self.add_body(buf.len() as u64)?;
+                self.observe(buf);
                 Ok((buf.len(), Step::NeedMore))
             }
         }
@@ -212,12 +247,18 @@ impl ResponseParser {
     }
 
     fn finish(&mut self) -> Step {
-        let response =
-            Response { status: self.status, body_bytes: self.body_bytes, close: self.close };
+        let contains = self.needle.as_ref().map(|n| self.matched == n.bytes().len());
+        let response = Response {
+            status: self.status,
+            body_bytes: self.body_bytes,
+            close: self.close,
+            contains,
+        };
         self.state = State::Head;
         self.status = 0;
         self.body_bytes = 0;
         self.close = false;
+        self.matched = 0;
         Step::Done(response)
     }
 
@@ -282,6 +323,7 @@ impl ResponseParser {
         self.status = status;
         self.close = close;
         self.body_bytes = 0;
+        self.matched = 0;
         let no_body = self.head_requests || status == 204 || status == 304;
         if no_body {
             return Ok((head_len, self.finish()));
@@ -320,7 +362,9 @@ impl ResponseParser {
                 Chunk::Data { remaining } => {
                     let take = remaining.min(rest.len() as u64);
                     self.add_body(take)?;
-                    at += usize::try_from(take).unwrap_or(rest.len());
+                    let take_len = usize::try_from(take).unwrap_or(rest.len());
+                    self.observe(rest.get(..take_len).unwrap_or_default());
+                    at += take_len;
                     let remaining = remaining - take;
                     chunk = if remaining == 0 { Chunk::DataCr } else { Chunk::Data { remaining } };
                     continue;

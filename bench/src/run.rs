@@ -5,8 +5,9 @@
 //!
 //! 1. renders the request once and repeats it `depth` times into the batch every connection
 //!    writes;
-//! 2. sends one probe request on its own connection: it proves the target answers, and when
-//!    no body length was given, the probe's becomes the length every response must have;
+//! 2. sends one probe request on its own connection (see `probe`): it proves the target answers (with the
+//!    required body content, when a needle is given), and when no body length was given and no
+//!    needle either, the probe's becomes the length every response must have;
 //! 3. starts `threads` [`Worker`]s, lets them connect, then starts the clock for all of them at
 //!    once: warm-up first (not measured), then the measured window, ended by time or by count;
 //! 4. samples server CPU (a [`ProcessSet`]), its own CPU and the machine's steal at the start
@@ -15,8 +16,6 @@
 //!
 //! It prints nothing: `report` formats, the binary decides what to print and the exit code.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::{Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -24,13 +23,13 @@ use hdrhistogram::Histogram;
 
 use crate::cpu::{CpuError, CpuTime, MachineCpu, ProcessSet, read_proc_stat};
 use crate::limits::{
-    BATCH_BYTES_MAX, CONNECT_TIMEOUT_MS_MAX, CONNECTIONS_MAX, DEADLINE_MS_MAX, DURATION_MS_MAX,
-    DURATION_MS_MIN, PIPELINE_DEPTH_MAX, READ_BUFFER_BYTES, REQUESTS_MAX, THREADS_MAX,
-    WARMUP_MS_MAX,
+    BATCH_BYTES_MAX, CONNECTIONS_MAX, DEADLINE_MS_MAX, DURATION_MS_MAX, DURATION_MS_MIN,
+    PIPELINE_DEPTH_MAX, REQUESTS_MAX, THREADS_MAX, WARMUP_MS_MAX,
 };
 use crate::load::{Errors, Expect, Plan, Until, Worker, new_histogram};
+pub use crate::probe::{Probe, probe};
 use crate::request::{RequestError, RequestSpec, Target};
-use crate::response::{ResponseError, ResponseParser, Step};
+use crate::response::{Needle, NeedleError, ResponseError};
 
 /// How a run ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,8 +65,11 @@ pub struct RunConfig {
     pub stop: Stop,
     /// Status every response must have.
     pub expect_status: u16,
-    /// Body length every response must have; `None`: the probe's.
+    /// Body length every response must have; `None`: the probe's, or no length check when
+    /// `expect_body_contains` is set (bodies carrying measurements vary in length).
     pub expect_body_bytes: Option<u64>,
+    /// A byte string every response body must contain (e.g. `"status":"Accepted"`).
+    pub expect_body_contains: Option<Vec<u8>>,
     /// The server's processes, for CPU per request; `None`: not measured.
     pub server: Option<ProcessSet>,
 }
@@ -133,6 +135,9 @@ pub enum ConfigError {
         /// The limit.
         max_ms: u64,
     },
+    /// The body needle is empty or too long.
+    #[error("--expect-body-contains: {0}")]
+    Needle(#[from] NeedleError),
     /// One request times the depth is larger than `BATCH_BYTES_MAX`.
     #[error("a batch of {bytes} bytes (request × depth) exceeds {max}")]
     Batch {
@@ -157,6 +162,7 @@ impl RunConfig {
             stop: Stop::Duration(Duration::from_secs(5)),
             expect_status: 200,
             expect_body_bytes: None,
+            expect_body_contains: None,
             server: None,
         }
     }
@@ -178,6 +184,9 @@ impl RunConfig {
                 value_ms: self.warmup.as_millis(),
                 max_ms: WARMUP_MS_MAX,
             });
+        }
+        if let Some(bytes) = &self.expect_body_contains {
+            Needle::new(bytes)?;
         }
         match self.stop {
             Stop::Duration(d) => {
@@ -248,6 +257,16 @@ pub enum RunError {
         /// Status expected.
         expected: u16,
     },
+    /// The probe's body lacks the required byte string.
+    #[error("probe response from {addr} does not contain {needle:?} ({body_bytes} body bytes)")]
+    ProbeBody {
+        /// The target address.
+        addr: String,
+        /// The byte string required, as text (lossy).
+        needle: String,
+        /// Length of the body received.
+        body_bytes: u64,
+    },
     /// A worker could not set up its event loop, or failed in it.
     #[error("load-generator thread failed: {0}")]
     Worker(std::io::Error),
@@ -257,17 +276,6 @@ pub enum RunError {
     /// CPU counters could not be read.
     #[error(transparent)]
     Cpu(#[from] CpuError),
-}
-
-/// What the probe request saw.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Probe {
-    /// Status code.
-    pub status: u16,
-    /// Length of the response head (status line and headers), in bytes.
-    pub head_bytes: u64,
-    /// Length of the body, in bytes.
-    pub body_bytes: u64,
 }
 
 /// The outcome of one run.
@@ -295,6 +303,8 @@ pub struct RunReport {
     pub probe: Probe,
     /// What every response was checked against.
     pub expect: Expect,
+    /// The byte string every body had to contain, as text (lossy), if any.
+    pub expect_body_contains: Option<String>,
 }
 
 impl RunReport {
@@ -331,7 +341,13 @@ pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
     }
     let batch = one.repeat(config.depth as usize);
     let head_requests = config.request.is_head();
-    let probe = probe(&config.target, &one, head_requests)?;
+    let needle = config
+        .expect_body_contains
+        .as_deref()
+        .map(Needle::new)
+        .transpose()
+        .map_err(ConfigError::from)?;
+    let probe = probe(&config.target, &one, head_requests, needle.clone())?;
     if probe.status != config.expect_status {
         return Err(RunError::ProbeStatus {
             addr: config.target.addr.to_string(),
@@ -339,9 +355,20 @@ pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
             expected: config.expect_status,
         });
     }
+    if let (Some(needle), Some(false)) = (&needle, probe.contains) {
+        return Err(RunError::ProbeBody {
+            addr: config.target.addr.to_string(),
+            needle: String::from_utf8_lossy(needle.bytes()).into_owned(),
+            body_bytes: probe.body_bytes,
+        });
+    }
     let expect = Expect {
         status: config.expect_status,
-        body_bytes: config.expect_body_bytes.unwrap_or(probe.body_bytes),
+        body_bytes: match (config.expect_body_bytes, &needle) {
+            (Some(len), _) => Some(len),
+            (None, Some(_)) => None,
+            (None, None) => Some(probe.body_bytes),
+        },
     };
     let plan = Plan {
         addr: config.target.addr,
@@ -350,6 +377,7 @@ pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         depth: config.depth,
         head_requests,
         expect,
+        needle: needle.as_ref(),
     };
     let threads = config.threads;
     let share = |total: u64, i: u32| -> u64 {
@@ -409,7 +437,8 @@ pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         // last worker finished (counted). CPU samples sit within a few ms of these instants.
         let ended = if timed { end } else { ended };
         let before = (server_before, client_before, machine_before);
-        finish(results, (after, ended), before, measure_from, probe, expect)
+        let contains = needle.as_ref().map(|n| String::from_utf8_lossy(n.bytes()).into_owned());
+        finish(results, (after, ended), before, measure_from, probe, (expect, contains))
     })
 }
 
@@ -434,7 +463,7 @@ fn finish(
     before: Samples,
     window_start: Instant,
     probe: Probe,
-    expect: Expect,
+    (expect, expect_body_contains): (Expect, Option<String>),
 ) -> Result<RunReport, RunError> {
     let mut latency_ns = new_histogram();
     let mut errors = Errors::default();
@@ -472,67 +501,8 @@ fn finish(
         busy_percent: m1.busy_percent_since(&m0),
         probe,
         expect,
+        expect_body_contains,
     })
-}
-
-/// Sends one request on a fresh blocking connection and reads one response.
-pub fn probe(target: &Target, request: &[u8], head_request: bool) -> Result<Probe, RunError> {
-    let addr = target.addr.to_string();
-    let io_err = |source| RunError::ProbeIo { addr: addr.clone(), source };
-    let timeout = Duration::from_millis(CONNECT_TIMEOUT_MS_MAX);
-    let mut stream = TcpStream::connect_timeout(&target.addr, timeout).map_err(io_err)?;
-    stream.set_read_timeout(Some(timeout)).map_err(io_err)?;
-    stream.write_all(request).map_err(io_err)?;
-    let mut parser = ResponseParser::new(head_request);
-    let mut buf = vec![0u8; READ_BUFFER_BYTES];
-    let (mut filled, mut start, mut head_bytes) = (0usize, 0usize, None::<u64>);
-    loop {
-        let pending = buf.get(start..filled).unwrap_or_default();
-        let (used, step) = parser
-            .parse(pending)
-            .map_err(|source| RunError::ProbeResponse { addr: addr.clone(), source })?;
-        if head_bytes.is_none() && (used > 0 || matches!(step, Step::Done(_))) {
-            head_bytes = Some(used as u64);
-        }
-        start += used;
-        match step {
-            Step::Done(response) => {
-                return Ok(Probe {
-                    status: response.status,
-                    head_bytes: head_bytes.unwrap_or(0),
-                    body_bytes: response.body_bytes,
-                });
-            }
-            Step::NeedMore if used > 0 && start < filled => continue,
-            Step::NeedMore => {}
-        }
-        if start == filled {
-            start = 0;
-            filled = 0;
-        } else if start > 0 {
-            buf.copy_within(start..filled, 0);
-            filled -= start;
-            start = 0;
-        }
-        let Some(space) = buf.get_mut(filled..) else { break };
-        let n = stream.read(space).map_err(io_err)?;
-        if n == 0 {
-            return match parser.eof() {
-                Ok(Some(response)) => Ok(Probe {
-                    status: response.status,
-                    head_bytes: head_bytes.unwrap_or(0),
-                    body_bytes: response.body_bytes,
-                }),
-                Ok(None) => Err(RunError::ProbeResponse {
-                    addr: addr.clone(),
-                    source: ResponseError::Truncated,
-                }),
-                Err(source) => Err(RunError::ProbeResponse { addr: addr.clone(), source }),
-            };
-        }
-        filled += n;
-    }
-    Err(RunError::ProbeResponse { addr, source: ResponseError::Truncated })
 }
 
 /// Parses `250ms`, `5s`, `2m` or a bare number of seconds.

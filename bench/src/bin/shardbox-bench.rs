@@ -106,9 +106,14 @@ struct LoadArgs {
     /// Status every response must have.
     #[arg(long, default_value_t = 200)]
     expect_status: u16,
-    /// Body length every response must have (default: the probe response's).
+    /// Body length every response must have (default: the probe response's; not checked
+    /// when --expect-body-contains is given and this is not).
     #[arg(long)]
     expect_body_bytes: Option<u64>,
+    /// Text every response body must contain, e.g. '"status":"Accepted"' for a judge: a 200
+    /// carrying a failed run then counts as an error, not a success.
+    #[arg(long)]
+    expect_body_contains: Option<String>,
 }
 
 impl LoadArgs {
@@ -133,6 +138,7 @@ impl LoadArgs {
             stop,
             expect_status: self.expect_status,
             expect_body_bytes: self.expect_body_bytes,
+            expect_body_contains: self.expect_body_contains.as_ref().map(|t| t.as_bytes().to_vec()),
             server: None,
         };
         config.validate().map_err(|e| e.to_string())?;
@@ -278,6 +284,15 @@ fn cmd_compare(
             Stop::Requests { count, .. } => format!("{count} requests measured per run"),
         },
         rounds
+    ));
+    text.push_str(&format!(
+        "- checked: every response has status {}{}{}\n",
+        config.run.expect_status,
+        config.run.expect_body_bytes.map(|n| format!(", a {n}-byte body")).unwrap_or_default(),
+        load.expect_body_contains
+            .as_ref()
+            .map(|t| format!(", a body containing `{t}`"))
+            .unwrap_or_default()
     ));
     if let Some(path) = &csv {
         text.push_str(&format!("- raw samples: `{}`\n", path.display()));

@@ -1,7 +1,7 @@
 //! The response parser against split, pipelined, chunked and malformed input.
 
 use shardbox_bench::limits::{RESPONSE_BODY_BYTES_MAX, RESPONSE_HEAD_BYTES_MAX};
-use shardbox_bench::response::{Response, ResponseError, ResponseParser, Step};
+use shardbox_bench::response::{Needle, Response, ResponseError, ResponseParser, Step};
 
 /// Feeds `wire` in pieces of at most `piece` bytes, as a connection would (keeping a partial
 /// head for the next read), and collects every response or the first error.
@@ -38,7 +38,7 @@ fn every_split(wire: &[u8], expected: &[Response]) {
 }
 
 fn ok(status: u16, body_bytes: u64) -> Response {
-    Response { status, body_bytes, close: false }
+    Response { status, body_bytes, close: false, contains: None }
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn close_delimited_body_and_connection_close() {
     let wire = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end";
     assert_eq!(
         feed(wire, 5, false).unwrap(),
-        vec![Response { status: 200, body_bytes: 13, close: true }]
+        vec![Response { status: 200, body_bytes: 13, close: true, contains: None }]
     );
     let wire = b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi";
     assert!(feed(wire, 64, false).unwrap()[0].close, "HTTP/1.0 closes by default");
@@ -173,4 +173,32 @@ fn body_size_limit_at_max_and_max_plus_one() {
     let over =
         format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", RESPONSE_BODY_BYTES_MAX + 1);
     assert!(matches!(parser.parse(over.as_bytes()), Err(ResponseError::BodyTooLarge { .. })));
+}
+
+#[test]
+fn needle_is_found_across_chunks_and_reads() {
+    let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                 5\r\n[{\"st\r\nf\r\natus\":\"Accepted\r\n3\r\n\"}]\r\n0\r\n\r\n\
+                 HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n\"status\":\"X";
+    let needle = Needle::new(br#""status":"Accepted""#).unwrap();
+    for piece in 1..=wire.len() {
+        let mut parser = ResponseParser::with_needle(false, Some(needle.clone()));
+        let mut pending: Vec<u8> = Vec::new();
+        let mut found = Vec::new();
+        for chunk in wire.chunks(piece) {
+            pending.extend_from_slice(chunk);
+            let mut start = 0;
+            loop {
+                let (used, step) = parser.parse(&pending[start..]).unwrap();
+                start += used;
+                match step {
+                    Step::Done(r) => found.push(r.contains),
+                    Step::NeedMore if used == 0 || start == pending.len() => break,
+                    Step::NeedMore => {}
+                }
+            }
+            pending.drain(..start);
+        }
+        assert_eq!(found, [Some(true), Some(false)], "piece size {piece}");
+    }
 }

@@ -95,6 +95,27 @@ fn explicit_expectations_override_the_probe() {
 }
 
 #[test]
+fn bodies_without_the_needle_are_counted_and_lengths_may_vary() {
+    let server = TestServer::start(Behaviour::JudgeFailAfter(30));
+    let mut c = config(&server, count(100));
+    c.expect_body_contains = Some(br#""status":"Accepted""#.to_vec());
+    let report = run(&c).unwrap();
+    assert!(report.failed());
+    assert_eq!(report.errors.body_content, 100 + 1 - 30, "every failed run after the first 30");
+    assert_eq!(report.errors.body_length, 0, "no length imposed: Accepted bodies vary");
+    assert_eq!(report.errors.status, 0);
+    // An explicit length is still checked, and an empty needle is refused before any request.
+    c.expect_body_bytes = Some(1);
+    c.stop = count(10);
+    let server = TestServer::start(Behaviour::JudgeFailAfter(1000));
+    c.target = Target::parse(&server.url("/run")).unwrap();
+    assert_eq!(run(&c).unwrap().errors.body_length, 10);
+    c.expect_body_contains = Some(Vec::new());
+    assert!(matches!(run(&c), Err(RunError::Config(_))));
+    assert_eq!(server.served(), 11, "nothing sent after the refused config");
+}
+
+#[test]
 fn chunked_responses_pass() {
     let server = TestServer::start(Behaviour::Chunked);
     let mut c = config(&server, count(300));

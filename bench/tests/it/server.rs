@@ -26,6 +26,9 @@ pub enum Behaviour {
     Trickle,
     /// `200` with the request's body echoed back.
     Echo,
+    /// `200` with a judge's `Accepted` answer (bodies of varying length) for the first `n`
+    /// requests, then `200` with an `Internal Error` answer.
+    JudgeFailAfter(u64),
     /// `200 hello` for the first `n` requests, then reads but never answers.
     HangAfter(u64),
     /// `200 hello` for the first `n` requests, then closes every connection it reads on.
@@ -137,6 +140,17 @@ fn serve(mut conn: TcpStream, behaviour: Behaviour, served: &AtomicU64) {
                             .as_bytes(),
                     );
                     out.extend_from_slice(&buf[body]);
+                }
+                Behaviour::JudgeFailAfter(n) => {
+                    let body = if index >= n {
+                        r#"[{"status":"Internal Error","exitStatus":0,"time":0}]"#.to_string()
+                    } else {
+                        format!(r#"[{{"status":"Accepted","exitStatus":0,"time":{}}}]"#, index * 7)
+                    };
+                    out.extend_from_slice(
+                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+                            .as_bytes(),
+                    );
                 }
                 Behaviour::HangAfter(n) if index >= n => {
                     served.fetch_sub(1, Ordering::SeqCst);
