@@ -212,8 +212,10 @@ fn check_src_prefix(src: &str, prefixes: &[PathBuf]) -> Result<(), RequestError>
     if prefixes.is_empty() {
         return Ok(());
     }
-    let resolved = std::fs::canonicalize(src)
-        .map_err(|e| RequestError::SrcResolve { src: src.to_owned(), reason: e.to_string() })?;
+    let resolved = std::fs::canonicalize(src).map_err(|e| RequestError::SrcResolve {
+        src: src.to_owned(),
+        reason: crate::run::files::io_text(&e),
+    })?;
     if prefixes.iter().any(|p| resolved.starts_with(p)) {
         return Ok(());
     }
