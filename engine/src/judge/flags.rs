@@ -217,4 +217,62 @@ mod tests {
         assert!(parse_size("-1").is_err());
         assert!(parse_size("99999999999t").is_err(), "overflow");
     }
+
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        judge: JudgeArgs,
+    }
+
+    fn judge(args: &[&str]) -> JudgeArgs {
+        use clap::Parser;
+        let argv = std::iter::once("shardbox").chain(args.iter().copied());
+        Flags::try_parse_from(argv).map(|f| f.judge).expect("valid flags")
+    }
+
+    #[test]
+    fn pre_fork_defaults_to_the_parallelism() {
+        let c = judge(&[]).sandbox_config(3);
+        assert_eq!((c.pre_fork, c.containers_max), (3, 12));
+        let c = judge(&["--pre-fork", "1"]).sandbox_config(3);
+        assert_eq!(c.pre_fork, 1);
+        let c = judge(&["--pre-fork", "0"]).sandbox_config(3);
+        assert_eq!(c.pre_fork, 0, "no containers built ahead: each run builds one");
+        // Never more pre-forked than may ever be alive.
+        let c = judge(&["--pre-fork", "9", "--containers-max", "5"]).sandbox_config(3);
+        assert_eq!((c.pre_fork, c.containers_max), (5, 5));
+        let c = judge(&["--containers-max", "2"]).sandbox_config(3);
+        assert_eq!((c.pre_fork, c.containers_max), (2, 2));
+    }
+
+    #[test]
+    fn flags_reach_the_sandbox_store_and_model() {
+        let j = judge(&[
+            "--output-limit",
+            "1m",
+            "--open-file-limit",
+            "64",
+            "--extra-memory-limit",
+            "32k",
+            "--enable-cpu-rate",
+            "--cpu-cfs-period",
+            "50ms",
+            "--file-timeout",
+            "2s",
+            "--file-store-bytes-max",
+            "10m",
+            "--copy-out-limit",
+            "4k",
+            "--no-fallback",
+            "--seccomp=false",
+        ]);
+        let c = j.sandbox_config(1);
+        assert_eq!((c.output_limit_bytes, c.open_file_limit), (1 << 20, 64));
+        assert_eq!((c.extra_memory_limit_bytes, c.cpu_cfs_period_us), (32 << 10, 50_000));
+        assert!(c.enable_cpu_rate && c.no_fallback && !c.seccomp);
+        let s = j.store_config();
+        assert_eq!((s.ttl, s.bytes_max), (Some(Duration::from_secs(2)), 10 << 20));
+        assert_eq!(judge(&[]).store_config().ttl, None, "0 means no TTL");
+        assert_eq!(j.parse_options().copy_out_bytes_default, 4 << 10);
+    }
 }

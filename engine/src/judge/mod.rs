@@ -34,9 +34,9 @@ pub mod workers;
 use std::sync::Arc;
 
 use shardbox_http::Method;
-use shardbox_sandbox::Pool;
 use shardbox_sandbox::filestore::{FileStore, StoreError};
 use shardbox_sandbox::model::ParseOptions;
+use shardbox_sandbox::{Pool, StartError};
 
 use crate::endpoints::{self, Features, static_handler};
 use crate::response::StaticResponse;
@@ -69,6 +69,24 @@ pub enum JudgeStartError {
     /// The worker threads could not be started.
     #[error("worker threads: {0}")]
     Workers(#[source] std::io::Error),
+    /// The container pool could not start and the server must not run without it: its
+    /// configuration is invalid (flags, mount file), or `-no-fallback` was given.
+    #[error("container pool: {0}")]
+    Pool(#[source] StartError),
+}
+
+/// Whether a pool that failed to start stops the server. Invalid configuration always does (an
+/// operator's mistake is reported at once, not by every run); a machine that cannot build
+/// containers (no root, no user namespaces) keeps go-judge's behaviour of serving and answering
+/// every run with `Internal Error`, unless `-no-fallback` asks for strictness.
+fn pool_failure_is_fatal(e: &StartError, no_fallback: bool) -> bool {
+    match e {
+        StartError::Mounts(_)
+        | StartError::Size { .. }
+        | StartError::UidRange
+        | StartError::Cgroup(_) => true,
+        StartError::RootDir(_) | StartError::Zygote(_) | StartError::PreFork(_) => no_fallback,
+    }
 }
 
 /// What the workers share: the containers, the store and the request options.
@@ -95,15 +113,39 @@ pub struct Judge {
 
 impl Judge {
     /// Starts the pool, the store and `parallelism` workers; see the module documentation. A
-    /// pool that cannot start is logged and reported by every run (as go-judge does when it
-    /// cannot create containers); a store that cannot open stops the server.
+    /// pool that cannot start on this machine is logged and reported by every run (as go-judge
+    /// does when it cannot create containers) unless [`pool_failure_is_fatal`] says otherwise; a
+    /// store that cannot open stops the server. Running without cgroups (the rlimit fallback) is
+    /// logged as a warning and reported in `/config` as `cgroupType` 0.
     pub fn start(args: &JudgeArgs, parallelism: usize) -> Result<Arc<Judge>, JudgeStartError> {
         let sandbox = args.sandbox_config(parallelism);
         let containers_max = sandbox.containers_max;
-        let pool = Pool::new(sandbox).map_err(|e| {
-            tracing::error!(error = %e, "the container pool did not start; /run will report Internal Error");
-            e.to_string()
-        });
+        let pool = match Pool::new(sandbox) {
+            Ok(pool) => {
+                let info = pool.info();
+                if info.cgroup_type == 0 {
+                    tracing::warn!(
+                        "no usable cgroups: limits fall back to rlimits (CPU time to whole \
+                         seconds, memory by RLIMIT_DATA, no memory peak); /config reports \
+                         cgroupType 0"
+                    );
+                } else {
+                    tracing::info!(
+                        cgroup_type = info.cgroup_type,
+                        controllers = %info.cgroup_controllers.join(","),
+                        "container pool started"
+                    );
+                }
+                Ok(pool)
+            }
+            Err(e) if pool_failure_is_fatal(&e, args.no_fallback) => {
+                return Err(JudgeStartError::Pool(e));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the container pool did not start; /run will report Internal Error");
+                Err(e.to_string())
+            }
+        };
         let store = FileStore::open(args.store_config())?;
         let workers =
             Workers::new(parallelism, args.worker_queue_max).map_err(JudgeStartError::Workers)?;
