@@ -5,7 +5,7 @@
 use super::{json, post_run, request, require_judge, sh_cmd, start};
 use crate::harness::{Client, Reply};
 
-fn upload(c: &mut Client, name: &str, data: &[u8]) -> Reply {
+pub fn upload(c: &mut Client, name: &str, data: &[u8]) -> Reply {
     let mut body = Vec::new();
     body.extend_from_slice(
         b"--XyZ\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nignored\r\n",
@@ -20,7 +20,7 @@ fn upload(c: &mut Client, name: &str, data: &[u8]) -> Reply {
     request(c, "POST", "/file", &[("Content-Type", "multipart/form-data; boundary=XyZ")], &body)
 }
 
-fn id_of(r: &Reply) -> String {
+pub fn id_of(r: &Reply) -> String {
     assert_eq!(r.status, 200, "{}", r.text());
     sonic_rs::from_slice::<String>(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
 }

@@ -4,8 +4,14 @@
 //! binary starts containers); without it every test prints why and returns.
 
 mod auth;
+mod bad_input;
 mod file;
+mod kinds;
+mod leaks;
+mod limits;
 mod run;
+mod statuses;
+mod store;
 
 use std::time::Duration;
 
@@ -35,9 +41,15 @@ macro_rules! require_judge {
 }
 pub(crate) use require_judge;
 
-/// The binary with small pools so several tests can run at once.
+/// The binary with small pools so several tests can run at once (`-pre-fork 1` and a test
+/// cgroup prefix unless `extra` sets them).
 pub fn start(extra: &[&str]) -> Server {
-    let mut args = vec!["-pre-fork", "1", "-cgroup-prefix", "shardbox-engine-test"];
+    let mut args = Vec::new();
+    for (flag, value) in [("-pre-fork", "1"), ("-cgroup-prefix", "shardbox-engine-test")] {
+        if !extra.contains(&flag) {
+            args.extend([flag, value]);
+        }
+    }
     args.extend_from_slice(extra);
     Server { binary: Binary::start(&args) }
 }

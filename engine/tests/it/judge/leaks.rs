@@ -1,0 +1,181 @@
+//! 1 000 `/run` requests through the binary leave its processes, open fds, mounts, cgroups,
+//! container root directories and stored files where they started. The requests use every
+//! path of the judge that holds a resource: content stdin (a memfd), file and pipe collectors,
+//! copy-in files and symlinks, optional copy-out, copy-out-cached (then deleted), two commands
+//! joined by a proxied pipe, and CPU-time kills of a program with a background child. The
+//! container layer's own leak test (`sandbox/tests/it/leaks.rs`) covers bare pooled runs.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sonic_rs::{JsonContainerTrait, JsonValueTrait};
+
+use super::{json, post_run, request, require_judge, start};
+use crate::harness::Client;
+
+const PREFIX: &str = "shardbox-engine-leaks";
+
+/// The processes descending from `root`.
+fn descendants(root: u32) -> usize {
+    let mut parent = std::collections::HashMap::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if let Some(ppid) = ppid {
+            parent.insert(pid, ppid);
+        }
+    }
+    parent
+        .keys()
+        .filter(|&&p| {
+            let mut cur = p;
+            for _ in 0..64 {
+                match parent.get(&cur) {
+                    Some(&pp) if pp == root => return true,
+                    Some(&pp) if pp > 1 => cur = pp,
+                    _ => return false,
+                }
+            }
+            false
+        })
+        .count()
+}
+
+fn count_entries(path: &str) -> usize {
+    std::fs::read_dir(path).map(|rd| rd.count()).unwrap_or(0)
+}
+
+/// Directories under every cgroup hierarchy whose path contains [`PREFIX`] (depth-limited).
+fn cgroups() -> usize {
+    fn walk(d: &Path, depth: u32, inside: bool) -> usize {
+        if depth == 0 {
+            return 0;
+        }
+        let Ok(rd) = std::fs::read_dir(d) else { return 0 };
+        rd.flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| {
+                let here = inside || e.file_name().to_string_lossy() == PREFIX;
+                usize::from(here) + walk(&e.path(), depth - 1, here)
+            })
+            .sum()
+    }
+    walk(Path::new("/sys/fs/cgroup"), 5, false)
+}
+
+/// Everything a leak would grow, for the server process `pid`.
+fn snapshot(pid: u32, c: &mut Client) -> [usize; 6] {
+    let files = json(&c.get("/file")).as_object().map_or(usize::MAX, |o| o.len());
+    [
+        descendants(pid),
+        count_entries(&format!("/proc/{pid}/fd")),
+        std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).map_or(0, |m| m.lines().count()),
+        cgroups(),
+        count_entries(
+            &std::env::temp_dir().join(format!("shardbox-root-{pid}/0")).display().to_string(),
+        ),
+        files,
+    ]
+}
+
+fn sh(script: &str, files: &str, extra: &str) -> String {
+    format!(
+        r#"{{"args":["/bin/sh","-c","{script}"],"env":["PATH=/usr/bin:/bin"],"files":{files},
+            "cpuLimit":2000000000,"clockLimit":5000000000,"memoryLimit":67108864,"procLimit":20{extra}}}"#
+    )
+}
+
+/// Request `i` of the mix; returns the fileId to delete, if it cached one.
+fn one(c: &mut Client, i: usize) -> Option<String> {
+    let io =
+        r#"[{"content":"in"},{"name":"stdout","max":100},{"name":"stderr","max":100,"pipe":true}]"#;
+    let body = if i.is_multiple_of(5) {
+        let producer = sh("echo piped", r#"[{"content":""},null]"#, "");
+        let consumer = sh("cat", r#"[null,{"name":"stdout","max":100}]"#, "");
+        format!(
+            r#"{{"cmd":[{producer},{consumer}],"pipeMapping":[{{"in":{{"index":0,"fd":1}},
+                "out":{{"index":1,"fd":0}},"proxy":true,"name":"cap","max":3}}]}}"#
+        )
+    } else if i % 50 == 1 {
+        let spin = sh("sleep 30 & while :; do :; done", io, r#","cpuLimit":20000000"#);
+        format!(r#"{{"cmd":[{spin}]}}"#)
+    } else {
+        let extra = if i % 10 == 2 {
+            r#","copyIn":{"a/f":{"content":"x"},"l":{"symlink":"a/f"}},"copyOutCached":["out"]"#
+        } else {
+            r#","copyIn":{"a/f":{"content":"x"},"l":{"symlink":"a/f"}},"copyOut":["out","none?"]"#
+        };
+        format!(r#"{{"cmd":[{}]}}"#, sh("cat; cat l > out; echo e >&2", io, extra))
+    };
+    let r = post_run(c, &body);
+    assert_eq!(r.status, 200, "{i}: {}", r.text());
+    let v = json(&r);
+    let first = v.as_array().and_then(|a| a.first()).expect("a result");
+    let status = first.get("status").and_then(|s| s.as_str()).unwrap_or_default();
+    let want = if i % 50 == 1 { "Time Limit Exceeded" } else { "Accepted" };
+    assert_eq!(status, want, "{i}: {}", r.text());
+    first.get("fileIds").and_then(|f| f.get("out")).and_then(|s| s.as_str()).map(str::to_owned)
+}
+
+/// Runs requests `range` on two connections at once.
+fn run_mix(addr: std::net::SocketAddr, range: std::ops::Range<usize>) {
+    let threads: Vec<_> = (0..2)
+        .map(|t| {
+            let range = range.clone();
+            std::thread::spawn(move || {
+                let mut c = Client::connect(addr);
+                for i in range.filter(|i| i % 2 == t) {
+                    if let Some(id) = one(&mut c, i) {
+                        let r = request(&mut c, "DELETE", &format!("/file/{id}"), &[], b"");
+                        assert_eq!(r.status, 200, "{i}: delete {id}");
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("client thread");
+    }
+}
+
+#[test]
+fn a_thousand_runs_leave_nothing_behind() {
+    require_judge!();
+    let server = start(&[
+        "-cgroup-prefix",
+        PREFIX,
+        "-pre-fork",
+        "4",
+        "-containers-max",
+        "4",
+        "-judge-workers",
+        "2",
+    ]);
+    let pid = server.binary.child.id();
+    let addr = server.binary.addr;
+    let mut c = server.client();
+    // Warm up every path once, then let the replenisher settle.
+    run_mix(addr, 0..60);
+    std::thread::sleep(Duration::from_millis(500));
+    let before = snapshot(pid, &mut c);
+    let t0 = Instant::now();
+    run_mix(addr, 60..1060);
+    let took = t0.elapsed();
+    let mut after = snapshot(pid, &mut c);
+    // Killed programs and replaced containers finish going away asynchronously.
+    let settle = Instant::now();
+    while after != before && settle.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(100));
+        after = snapshot(pid, &mut c);
+    }
+    eprintln!(
+        "    1000 mixed /run requests on 2 connections: {took:?} ({:.2} ms each); \
+         (procs, fds, mounts, cgroups, roots, files) before {before:?} after {after:?}",
+        took.as_secs_f64() * 1000.0 / 1000.0
+    );
+    assert!(before[0] >= 5 && before[3] >= 4, "the counts see the containers: {before:?}");
+    assert_eq!(before, after, "(procs, fds, mounts, cgroups, roots, files)");
+}
