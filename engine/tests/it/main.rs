@@ -2,6 +2,7 @@
 //! ephemeral loopback port, or the real binary (`CARGO_BIN_EXE_shardbox`) as a child process.
 
 mod alloc;
+mod attacks;
 mod bad_input;
 mod batching;
 mod capacity;

@@ -1,7 +1,8 @@
 //! Files of a run: resolving inputs, copy-in before the program starts, copy-out after it ends.
 //!
 //! - [`Resolved`] / [`resolve`]: every `fileId` of a request is looked up and every `files[]`
-//!   `src` opened *before* any container is taken, so an unknown id or a missing host file fails
+//!   `src` opened *before* any container is taken (never blocking: [`open_src`] refuses a fifo,
+//!   socket or directory), so an unknown id or a missing host file fails
 //!   the whole request (HTTP 500, as go-judge) without spending a container. A copy-in `src`
 //!   that cannot be opened is not a request error but a File Error of its command
 //!   (`CopyInOpenFile`), so it is kept as [`Source::Unreadable`].
@@ -96,12 +97,36 @@ fn source<'r>(
         InputFile::Cached(id) => {
             Source::Cached(store.get(id).map_err(ResolveError::UnknownFileId)?)
         }
-        InputFile::Host(path) => match File::open(path) {
+        InputFile::Host(path) => match open_src(path, copy_in) {
             Ok(f) => Source::Host(f),
             Err(error) if copy_in => Source::Unreadable { path: path.clone(), error },
             Err(source) => return Err(ResolveError::OpenSrc { path: path.clone(), source }),
         },
     })
+}
+
+/// Opens a host `src` read-only without ever blocking the worker (a fifo waits for a writer
+/// forever, and with it the worker and, at `-judge-workers 1`, the whole judge): the open is
+/// `O_NONBLOCK`, and only a regular file or a character device (`/dev/null`, `/dev/zero`) is
+/// accepted; a fifo, socket or directory is refused. A copy-in source keeps `O_NONBLOCK`, so a
+/// device with nothing to read (`/dev/tty`, `/dev/kmsg`) fails the copy instead of waiting;
+/// a program's fd gets its flags back (its reads are bounded by its own limits).
+fn open_src(path: &Path, copy_in: bool) -> io::Result<File> {
+    use rustix::fs::{FileType, Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let fd = rustix::fs::open(path, flags, Mode::empty())?;
+    match FileType::from_raw_mode(rustix::fs::fstat(&fd)?.st_mode) {
+        FileType::RegularFile | FileType::CharacterDevice => {}
+        _ => {
+            let e = "not a regular file or a character device";
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, e));
+        }
+    }
+    if !copy_in {
+        let status = rustix::fs::fcntl_getfl(&fd)? - OFlags::NONBLOCK;
+        rustix::fs::fcntl_setfl(&fd, status)?;
+    }
+    Ok(File::from(fd))
 }
 
 /// Resolves every input of every command (see the module documentation).

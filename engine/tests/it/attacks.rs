@@ -1,0 +1,103 @@
+//! Attacks on the judge through its HTTP API, against the real `shardbox` binary: hostile
+//! request fields (paths, `src`, `fileId`), hostile programs whose outputs try to exhaust the
+//! server, and requests shaped to exhaust it directly. Every attack is bounded in count and
+//! time; each test ends by checking the server still answers a plain run. Container-level
+//! attacks (syscalls, mounts, processes) are in the sandbox crate's `tests/it/attacks/`.
+//! Needs root like the judge tests; without it every test prints why and returns.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::harness::Client;
+use crate::judge::{echo_cmd, field, json, output, post_run, require_judge, sh_cmd, start};
+
+/// A host directory for one test (outside every container), removed on drop.
+struct HostDir(PathBuf);
+
+impl HostDir {
+    fn new(tag: &str) -> HostDir {
+        let d = PathBuf::from(format!("/var/tmp/sbx-http-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("host dir");
+        HostDir(d)
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for HostDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The server still runs a program and answers it.
+fn still_serves(c: &mut Client) {
+    let r = post_run(c, &format!(r#"{{"cmd":[{}]}}"#, echo_cmd("alive")));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(output(&json(&r), 0, "stdout"), "alive\n", "{}", r.text());
+}
+
+fn mkfifo(path: &str) {
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o666)).expect("mkfifo");
+}
+
+/// A `src` naming a fifo (or anything else that blocks on open or read) must not hold the
+/// worker: with one worker, the judge would be dead for good.
+#[test]
+fn a_fifo_src_does_not_block_the_judge() {
+    require_judge!();
+    let dir = HostDir::new("fifo");
+    mkfifo(&dir.path("fifo"));
+    std::fs::write(dir.path("ok"), "fine").expect("write");
+    let prefix = dir.0.display().to_string();
+    let server = start(&["-judge-workers", "1", "-src-prefix", &prefix]);
+    let mut c = server.client();
+    let fifo = dir.path("fifo");
+    let began = Instant::now();
+    // As a copy-in source: the command's File Error.
+    let r = post_run(
+        &mut c,
+        &format!(
+            r#"{{"cmd":[{}]}}"#,
+            sh_cmd("cat x", &format!(r#","copyIn":{{"x":{{"src":"{fifo}"}}}}"#))
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = json(&r);
+    assert_eq!(field(&v, 0, "status"), "File Error", "{}", r.text());
+    assert!(field(&v, 0, "error").contains("not a regular file or a char"), "{}", r.text());
+    // As a program's stdin: the request's error (as an unreadable src, go-judge's 500).
+    let body = sh_cmd("cat", "").replace(r#"{"content":""}"#, &format!(r#"{{"src":"{fifo}"}}"#));
+    let r = post_run(&mut c, &format!(r#"{{"cmd":[{body}]}}"#));
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert!(r.text().contains("not a regular file or a character device"), "{}", r.text());
+    assert!(began.elapsed() < Duration::from_secs(10), "took {:?}", began.elapsed());
+    // A regular file and a character device still work, for both.
+    let ok = dir.path("ok");
+    let body = sh_cmd("cat; cat x", &format!(r#","copyIn":{{"x":{{"src":"{ok}"}}}}"#))
+        .replace(r#"{"content":""}"#, &format!(r#"{{"src":"{ok}"}}"#));
+    let r = post_run(&mut c, &format!(r#"{{"cmd":[{body}]}}"#));
+    assert_eq!(output(&json(&r), 0, "stdout"), "finefine", "{}", r.text());
+    drop(server);
+    let server = start(&["-judge-workers", "1"]);
+    let mut c = server.client();
+    let body = sh_cmd("cat; echo end", "").replace(r#"{"content":""}"#, r#"{"src":"/dev/null"}"#);
+    let r = post_run(&mut c, &format!(r#"{{"cmd":[{body}]}}"#));
+    assert_eq!(output(&json(&r), 0, "stdout"), "end\n", "{}", r.text());
+    // A device that blocks once drained (the kernel log) fails the copy-in; it does not wait.
+    if std::path::Path::new("/dev/kmsg").exists() {
+        let began = Instant::now();
+        let r = post_run(
+            &mut c,
+            &format!(r#"{{"cmd":[{}]}}"#, sh_cmd("true", r#","copyIn":{"x":{"src":"/dev/kmsg"}}"#)),
+        );
+        assert_eq!(field(&json(&r), 0, "status"), "File Error", "{}", r.text());
+        assert!(began.elapsed() < Duration::from_secs(10), "took {:?}", began.elapsed());
+    } else {
+        eprintln!("no /dev/kmsg here: the blocking-device case is not tried");
+    }
+    still_serves(&mut c);
+}
