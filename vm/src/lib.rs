@@ -40,6 +40,9 @@ pub mod linux;
 pub mod memory;
 pub mod op;
 pub mod program;
+#[cfg(feature = "props")]
+#[doc(hidden)]
+pub mod props;
 pub mod rvc;
 pub mod template;
 

@@ -135,3 +135,74 @@ fn host_heap_guests_run() {
         assert!(stats.instret > 1000);
     }
 }
+
+/// Counts, per thread, heap allocations of guest pages (4 KiB-aligned): once the pool is warm,
+/// guest pages must come from the pool, never from the allocator (and so never from `mmap`).
+mod page_allocs {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    pub struct Counting;
+
+    thread_local! {
+        static BIG: Cell<u64> = const { Cell::new(0) };
+    }
+
+    // SAFETY: forwards every call to `System` unchanged; only counts.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            if layout.align() >= 4096 {
+                let _ = BIG.try_with(|c| c.set(c.get() + 1));
+            }
+            // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as is.
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: `ptr` came from `alloc` above, i.e. from `System`, with this layout.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    /// Page allocations made by this thread so far.
+    pub fn big() -> u64 {
+        BIG.with(Cell::get)
+    }
+}
+
+#[global_allocator]
+static ALLOC: page_allocs::Counting = page_allocs::Counting;
+
+#[test]
+fn warm_forks_take_every_page_from_the_pool() {
+    let t = Template::new(
+        &elf("t-kernels"),
+        &Config::default(),
+        &[b"k"],
+        &[],
+        100_000_000,
+        &mut NullHost,
+    )
+    .expect("init");
+    let pool = PagePool::new(1024);
+    let calls = [("touch", 3u64, 1u32), ("heap", 20, 0), ("memwalk", 70_000, 128)];
+    let run = |pool: &PagePool| {
+        for (name, arg, pages) in calls {
+            let mut fork = t.fork(pool);
+            let out = fork.call(t.symbol(name).expect("kernel"), &[arg], 10_000_000, &mut NullHost);
+            assert!(matches!(out, Outcome::Returned(_)), "{name}: {out:?}");
+            assert!(fork.pages_owned() >= pages, "{name} owned {} pages", fork.pages_owned());
+        }
+    };
+    run(&pool); // warm-up: the pool allocates the pages it will recycle
+    let owned = pool.free() + pool.lent();
+    assert!(owned >= 128, "the warm-up took pages ({owned})");
+    let big = page_allocs::big();
+    for _ in 0..50 {
+        run(&pool);
+    }
+    assert_eq!(pool.lent(), 0, "every fork gave its pages back");
+    assert_eq!(pool.free(), owned, "no new page was allocated after warm-up");
+    assert_eq!(page_allocs::big(), big, "no page came from the heap on the request path");
+    pool.check_invariants();
+}

@@ -10,3 +10,4 @@ mod isa;
 mod linux;
 mod qemu_diff;
 mod reference;
+mod robustness;
