@@ -101,3 +101,41 @@ fn a_fifo_src_does_not_block_the_judge() {
     }
     still_serves(&mut c);
 }
+
+/// A program turns one file into many (hard links, sparse files: no memory, no tmpfs blocks)
+/// and the request names several for copy-out: each is read into the server's memory and sent
+/// as a JSON string (up to six bytes per byte). The request's inline copy-out total is the
+/// server's `-copy-out-limit`, not that limit per file.
+#[test]
+fn copy_out_of_many_names_for_one_file_is_bounded_per_request() {
+    require_judge!();
+    let server = start(&["-copy-out-limit", "1m"]);
+    let mut c = server.client();
+    // Four names of one 600 KiB sparse file, and a fifth, small, file.
+    let script = "truncate -s 600K a && ln a b && ln a c && ln a d && echo small > e";
+    let copy_out = r#","copyOut":["a","b","c","d","e"]"#;
+    let r = post_run(&mut c, &format!(r#"{{"cmd":[{}]}}"#, sh_cmd(script, copy_out)));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = json(&r);
+    let returned: usize = ["a", "b", "c", "d", "e"].iter().map(|n| output(&v, 0, n).len()).sum();
+    assert!(returned <= 1 << 20, "returned {returned} bytes inline: over the request's total");
+    assert_eq!(output(&v, 0, "a").len(), 600 << 10, "the first file fits");
+    assert_eq!(output(&v, 0, "e"), "small\n", "a file that fits what is left is returned");
+    assert_eq!(field(&v, 0, "status"), "File Error", "{}", &r.text()[..300]);
+    assert!(field(&v, 0, "error").contains("copy-out total"), "{}", field(&v, 0, "error"));
+    // Two commands share the total.
+    let one = sh_cmd("truncate -s 600K a", r#","copyOut":["a"]"#);
+    let r = post_run(&mut c, &format!(r#"{{"cmd":[{one},{one}]}}"#));
+    let v = json(&r);
+    let returned = output(&v, 0, "a").len() + output(&v, 1, "a").len();
+    assert_eq!(returned, 600 << 10, "one of the two fits");
+    // With copyOutTruncate, the file that overflows is cut to what is left.
+    let truncating = r#","copyOut":["a","b"],"copyOutTruncate":true"#;
+    let r = post_run(
+        &mut c,
+        &format!(r#"{{"cmd":[{}]}}"#, sh_cmd("truncate -s 600K a && ln a b", truncating)),
+    );
+    let v = json(&r);
+    assert_eq!(output(&v, 0, "a").len() + output(&v, 0, "b").len(), 1 << 20);
+    still_serves(&mut c);
+}

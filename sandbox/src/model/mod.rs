@@ -74,6 +74,12 @@ pub struct Request {
     pub cmds: Vec<Cmd>,
     /// Pipes between commands. Empty for a single command (go-judge ignores `pipeMapping` then).
     pub pipes: Vec<PipeMap>,
+    /// Most bytes `copyOut` returns inline for the whole request, all commands and files
+    /// together (the server's `-copy-out-limit`). `copyOutMax` bounds one file only, and a
+    /// program can make many files of that size out of nothing (sparse files, hard links)
+    /// for a request naming several: every byte is held in memory and grows up to six times
+    /// as a JSON string. go-judge has no such total.
+    pub copy_out_total_bytes_max: u64,
 }
 
 /// One command of a request.

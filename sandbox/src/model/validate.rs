@@ -66,7 +66,12 @@ pub(super) fn request(w: WireRequest, opts: &ParseOptions) -> Result<Request, Re
             return Err(RequestError::NullFile { cmd: i, fd });
         }
     }
-    Ok(Request { request_id: w.request_id, cmds, pipes })
+    Ok(Request {
+        request_id: w.request_id,
+        cmds,
+        pipes,
+        copy_out_total_bytes_max: opts.copy_out_bytes_default,
+    })
 }
 
 /// Checks the count of `items` and that none has a NUL byte; returns their cost in

@@ -10,7 +10,8 @@
 //!   then its symlinks, stopping at the first failure with go-judge's `fileError` type.
 //! - [`copy_out`]: reads `copyOut` / `copyOutCached` files back through the container (regular
 //!   files only, no symlink in the path), with the `?` suffix, `copyOutMax` and
-//!   `copyOutTruncate` rules, storing cached ones in the file store.
+//!   `copyOutTruncate` rules and the request's inline total, storing cached ones in the file
+//!   store.
 //!
 //! Messages follow go-judge's where they are stable (`open <name>: no such file or
 //! directory`, `<name> is not a regular file`, `copyout: "<name>" size (S) exceeds limit (M)`,
@@ -247,7 +248,7 @@ pub struct CopiedOut {
 fn open_out(
     c: &mut Container,
     o: &CopyOut,
-    max: u64,
+    (max, left): (u64, u64),
     truncate: bool,
     out: &mut CopiedOut,
 ) -> Option<(File, u64)> {
@@ -273,8 +274,17 @@ fn open_out(
             return None;
         }
     };
-    if size > max {
-        let message = format!("copyout: {:?} size ({size}) exceeds limit ({max})", o.name);
+    let cap = max.min(left);
+    if size > cap {
+        let message = if size > max {
+            format!("copyout: {:?} size ({size}) exceeds limit ({max})", o.name)
+        } else {
+            format!(
+                "copyout: {:?} size ({size}) exceeds what is left ({left}) of the request's \
+                 copy-out total",
+                o.name
+            )
+        };
         out.errors.push(FileError {
             name: o.name.clone(),
             kind: FileErrorKind::CopyOutSizeExceeded,
@@ -283,25 +293,33 @@ fn open_out(
         if !truncate {
             return None;
         }
-        return Some((f, max));
+        return Some((f, cap));
     }
     Some((f, size))
 }
 
 /// Copies out `cmd`'s `copyOut` and `copyOutCached` files, skipping names in `skip` (the
-/// collectors, handled by the caller).
+/// collectors, handled by the caller). `left` is what remains of the request's inline total
+/// ([`Request::copy_out_total_bytes_max`]): each `copyOut` file takes its bytes from it, and
+/// one that does not fit is `CopyOutSizeExceeded` (truncated to what is left under
+/// `copyOutTruncate`). `copyOutCached` files go to the store, bounded by its quota instead.
 pub fn copy_out(
     c: &mut Container,
     cmd: &Cmd,
     store: &FileStore,
     skip: &dyn Fn(&str) -> bool,
+    left: &mut u64,
 ) -> CopiedOut {
     let mut out = CopiedOut::default();
     let (max, truncate) = (cmd.copy_out_max_bytes, cmd.copy_out_truncate);
     for o in cmd.copy_out.iter().filter(|o| !skip(&o.name)) {
-        let Some((mut f, len)) = open_out(c, o, max, truncate, &mut out) else { continue };
+        let Some((mut f, len)) = open_out(c, o, (max, *left), truncate, &mut out) else {
+            continue;
+        };
         match read_prefix(&mut f, len) {
             Ok(bytes) => {
+                let taken = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+                *left = left.saturating_sub(taken);
                 out.files.insert(o.name.clone(), bytes);
             }
             Err(e) => out.errors.push(FileError {
@@ -312,7 +330,9 @@ pub fn copy_out(
         }
     }
     for o in cmd.copy_out_cached.iter().filter(|o| !skip(&o.name)) {
-        let Some((f, len)) = open_out(c, o, max, truncate, &mut out) else { continue };
+        let Some((f, len)) = open_out(c, o, (max, u64::MAX), truncate, &mut out) else {
+            continue;
+        };
         let name = Path::new(&o.name)
             .file_name()
             .map_or_else(|| o.name.clone(), |n| n.to_string_lossy().into_owned());

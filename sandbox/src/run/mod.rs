@@ -195,8 +195,9 @@ impl Runner<'_> {
     ) -> Vec<RunResult> {
         let Executed { cmds, captures } = done;
         let mut results: Vec<RunResult> = Vec::with_capacity(cmds.len());
+        let mut copy_out_left = req.copy_out_total_bytes_max;
         for ((cmd, c), ran) in req.cmds.iter().zip(containers.iter_mut()).zip(cmds) {
-            results.push(self.result(cmd, c, ran));
+            results.push(self.result(cmd, c, ran, &mut copy_out_left));
         }
         for (mapping, bytes) in captures {
             let capture =
@@ -210,7 +211,13 @@ impl Runner<'_> {
         results
     }
 
-    fn result(&self, cmd: &Cmd, c: &mut PooledContainer, ran: Ran) -> RunResult {
+    fn result(
+        &self,
+        cmd: &Cmd,
+        c: &mut PooledContainer,
+        ran: Ran,
+        copy_out_left: &mut u64,
+    ) -> RunResult {
         let limits = Limits {
             cpu_limit_ns: cmd.cpu_limit_ns,
             wall_limit_ns: cmd.wall_limit_ns(),
@@ -270,7 +277,7 @@ impl Runner<'_> {
                     .flatten()
                     .any(|f| matches!(f, crate::model::CmdFile::Collector(k) if k.name == name))
             };
-            let out = files::copy_out(c, cmd, self.store, &is_collector);
+            let out = files::copy_out(c, cmd, self.store, &is_collector, copy_out_left);
             copy_out_error = out.errors.first().map(|e| e.message.clone());
             cache_error = cache_error.or(out.cache_error);
             r.files.extend(out.files);
