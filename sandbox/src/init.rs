@@ -7,7 +7,8 @@
 //! detached mqueue mount for the reset, send `Ready`, then serve [`Request`]s one at a time:
 //!
 //! ```text
-//!   host ──Exec──► init ──clone──► child: join cgroup, setsid, fds → 0..n, chdir /w, rlimits,
+//!   host ──Exec──► init ──clone──► child: join cgroup (+ own cgroup ns), setsid, fds → 0..n,
+//!                                  chdir /w, rlimits,
 //!        ◄─Started─                drop caps, setuid, no_new_privs, seccomp, execve
 //!        ──Kill?──►      SIGCHLD → reap; main exited → kill(-1) until no child is left
 //!        ◄─Exited─       (with the rusage of every reaped process and the wall time)
@@ -442,6 +443,11 @@ fn exec_child(p: &ChildPlan<'_>) -> ! {
         if let Err(e) = sys::sock::write_raw(cg.as_raw_fd(), b"0") {
             fail(ExecStep::Cgroup, e);
         }
+    }
+    // Its own cgroups become `/` to the program: the host paths (the pool's directory names the
+    // server's pid) stay hidden, as go-judge's child does.
+    if let Err(e) = sys::proc::unshare_cgroup_ns() {
+        fail(ExecStep::Cgroup, e);
     }
     if let Err(e) = sys::proc::setsid() {
         fail(ExecStep::Fds, e);

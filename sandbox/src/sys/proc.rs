@@ -169,6 +169,14 @@ pub fn setsid() -> io::Result<()> {
     Ok(())
 }
 
+/// `unshare(CLONE_NEWCGROUP)`: the caller's current cgroups become the root of its view
+/// (`/proc/self/cgroup` reads `/`). Needs `CAP_SYS_ADMIN` in its user namespace.
+pub fn unshare_cgroup_ns() -> io::Result<()> {
+    // SAFETY: a flag argument only, no memory.
+    cvt(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) })?;
+    Ok(())
+}
+
 /// `umask(0)`.
 pub fn umask_zero() {
     // SAFETY: no memory arguments; cannot fail.

@@ -4,6 +4,7 @@
 //! managed to do, one `key value` per line, so a failure message shows the whole story.
 
 pub mod fs;
+pub mod info;
 pub mod leftovers;
 pub mod lifecycle;
 pub mod network;
@@ -24,6 +25,7 @@ pub fn tests() -> Vec<Trial> {
     v.extend(syscalls::tests());
     v.extend(network::tests());
     v.extend(fs::tests());
+    v.extend(info::tests());
     v.extend(leftovers::tests());
     v.extend(procs::tests());
     v.extend(lifecycle::tests());
