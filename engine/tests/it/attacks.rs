@@ -139,3 +139,120 @@ fn copy_out_of_many_names_for_one_file_is_bounded_per_request() {
     assert_eq!(output(&v, 0, "a").len() + output(&v, 0, "b").len(), 1 << 20);
     still_serves(&mut c);
 }
+
+/// Paths in copyIn and copyOut that try to leave the container or follow a link out: `..`,
+/// absolute host paths, `/proc/*/root`, a copyIn symlink to a host file read back through
+/// copyOut (go-judge#176), a directory symlink, a fifo and a device as copy-out targets. The
+/// host file must never come back, and nothing may be written on the host.
+#[test]
+fn copy_paths_and_links_stay_in_the_container() {
+    require_judge!();
+    let dir = HostDir::new("paths");
+    std::fs::write(dir.path("secret"), "HOST SECRET").expect("write");
+    let d = dir.0.display().to_string();
+    let server = start(&[]);
+    let mut c = server.client();
+    let copy_in = format!(
+        r#","copyIn":{{"../../../..{d}/planted":{{"content":"x"}},"{d}/planted2":{{"content":"x"}},
+            "/proc/1/root{d}/planted3":{{"content":"x"}},"ln":{{"symlink":"{d}/secret"}},
+            "dl":{{"symlink":"{d}"}},"pr":{{"symlink":"/proc/1/root{d}"}}}}"#
+    );
+    // Copy-in of the three host paths fails (File Error) before the program runs.
+    let r = post_run(&mut c, &format!(r#"{{"cmd":[{}]}}"#, sh_cmd("true", &copy_in)));
+    assert_eq!(field(&json(&r), 0, "status"), "File Error", "{}", r.text());
+    // Links only, then read back through them and through traversals.
+    let links = format!(
+        r#","copyIn":{{"ln":{{"symlink":"{d}/secret"}},"dl":{{"symlink":"{d}"}},
+            "pr":{{"symlink":"/proc/1/root{d}"}}}},
+            "copyOut":["ln","dl/secret","pr/secret","../../..{d}/secret","{d}/secret",
+            "/proc/1/root{d}/secret","/proc/self/root{d}/secret","f","/dev/zero"]"#
+    );
+    let r = post_run(&mut c, &format!(r#"{{"cmd":[{}]}}"#, sh_cmd("mkfifo f", &links)));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(!r.text().contains("HOST SECRET"), "a host file came back: {}", r.text());
+    let v = json(&r);
+    assert_eq!(field(&v, 0, "status"), "File Error", "{}", r.text());
+    let errors = field(&v, 0, "fileError");
+    for name in ["\"ln\"", "\"dl/secret\"", "\"f\"", "\"/dev/zero\""] {
+        assert!(errors.contains(name), "no error for {name}: {errors}");
+    }
+    let entries: Vec<_> = std::fs::read_dir(&dir.0).expect("dir").flatten().collect();
+    assert_eq!(entries.len(), 1, "written on the host: {entries:?}");
+    still_serves(&mut c);
+}
+
+/// fileIds that try to walk out of a `-dir` store, in `/file/{id}` and in request fields.
+#[test]
+fn file_ids_cannot_leave_the_store() {
+    require_judge!();
+    let dir = HostDir::new("store");
+    let store = dir.path("store");
+    std::fs::create_dir_all(&store).expect("store dir");
+    std::fs::write(dir.path("secret"), "HOST SECRET").expect("write");
+    let server = start(&["-dir", &store]);
+    let mut c = server.client();
+    for id in [
+        "..%2Fsecret",
+        "%2E%2E%2Fsecret",
+        "..",
+        "%2Fetc%2Fpasswd",
+        "secret%00",
+        "a%2F..%2F..%2Fsecret",
+    ] {
+        let r = c.get(&format!("/file/{id}"));
+        assert_eq!(r.status, 404, "GET /file/{id}: {}", r.text());
+        assert!(!r.text().contains("HOST SECRET"), "{id}");
+    }
+    for id in ["../secret", "/etc/passwd", ".."] {
+        let body = sh_cmd("cat x", &format!(r#","copyIn":{{"x":{{"fileId":"{id}"}}}}"#));
+        let r = post_run(&mut c, &format!(r#"{{"cmd":[{body}]}}"#));
+        assert!(!r.text().contains("HOST SECRET"), "{id}: {}", r.text());
+        assert_eq!(r.status, 500, "unknown id {id}: {}", r.text());
+    }
+    assert!(std::path::Path::new(&dir.path("secret")).exists());
+    still_serves(&mut c);
+}
+
+/// Programs that try to outlive their run: a daemon in a new session ignoring signals and
+/// holding a pipe collector, a pipeline writer that leaves a child holding the pipe, a writer
+/// that sleeps past its clock limit with the pipe open. Every run ends within its limits and
+/// the next run in the container finds no process, file or IPC object of the last.
+#[test]
+fn nothing_outlives_its_run() {
+    require_judge!();
+    let server = start(&["-pre-fork", "1", "-containers-max", "2"]);
+    let mut c = server.client();
+    let began = Instant::now();
+    let daemon = sh_cmd(
+        r#"(setsid sh -c 'trap \"\" TERM HUP INT; exec sleep 100' &); touch /tmp/left; echo bye"#,
+        r#","clockLimit":5000000000"#,
+    )
+    .replace(r#"{"name":"stdout","max":10240}"#, r#"{"name":"stdout","max":10240,"pipe":true}"#);
+    let r = post_run(&mut c, &format!(r#"{{"cmd":[{daemon}]}}"#));
+    let v = json(&r);
+    assert_eq!(
+        (field(&v, 0, "status"), output(&v, 0, "stdout")),
+        ("Accepted".into(), "bye\n".into())
+    );
+    let pipe = r#","pipeMapping":[{"in":{"index":0,"fd":1},"out":{"index":1,"fd":0}}]"#;
+    let reader = sh_cmd("cat; echo done", r#","clockLimit":20000000000"#)
+        .replace(r#"{"content":""}"#, "null");
+    for writer in ["(sleep 100 &); echo x", "echo x; exec sleep 100"] {
+        let w = sh_cmd(writer, r#","clockLimit":1000000000"#)
+            .replace(r#"{"name":"stdout","max":10240}"#, "null");
+        let r = post_run(&mut c, &format!(r#"{{"cmd":[{w},{reader}]{pipe}}}"#));
+        assert_eq!(output(&json(&r), 1, "stdout"), "x\ndone\n", "{writer}: {}", r.text());
+    }
+    assert!(began.elapsed() < Duration::from_secs(15), "took {:?}", began.elapsed());
+    // Both containers, in turn: nothing of the runs above.
+    for _ in 0..2 {
+        let look =
+            sh_cmd("cat /proc/[0-9]*/comm; ls -A /tmp /w; cat /proc/sysvipc/shm | wc -l", "");
+        let r = post_run(&mut c, &format!(r#"{{"cmd":[{look}]}}"#));
+        let out = output(&json(&r), 0, "stdout");
+        assert!(!out.contains("sleep"), "a process survived: {out}");
+        // /w holds only this run's collectors; the IPC table only its header line.
+        assert!(out.ends_with("/tmp:\n\n/w:\nstderr\nstdout\n1\n"), "left over: {out}");
+    }
+    still_serves(&mut c);
+}
