@@ -133,3 +133,11 @@ const _: () = assert!(HEADERS_FAST_STORAGE <= HEADERS_STORAGE);
 pub const WORKER_QUEUE_DEFAULT: usize = 512;
 /// Stack of each judge worker thread, bytes (request parsing recurses over the JSON nesting).
 pub const WORKER_STACK_BYTES: usize = 8 << 20;
+/// Most judge worker threads (`-judge-workers`): each holds an 8 MiB stack reservation and runs
+/// one request at a time, and a request uses at least one container, so more workers than
+/// `sandbox::limits::POOL_CONTAINERS_MAX` could never all be busy.
+pub const JUDGE_WORKERS_MAX: usize = 4096;
+/// Most judge jobs waiting for a worker (`-worker-queue-max`).
+pub const WORKER_QUEUE_MAX: usize = 1 << 20;
+const _: () = assert!(JUDGE_WORKERS_MAX <= shardbox_sandbox::limits::POOL_CONTAINERS_MAX);
+const _: () = assert!(WORKER_QUEUE_DEFAULT <= WORKER_QUEUE_MAX);

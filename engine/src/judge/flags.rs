@@ -75,12 +75,16 @@ pub struct JudgeArgs {
     pub containers_max: Option<usize>,
 
     /// Worker threads running judge jobs (default: the parallelism, like go-judge's workers).
-    #[arg(long = "judge-workers", env = "ES_JUDGE_WORKERS", value_name = "N")]
+    #[arg(long = "judge-workers", env = "ES_JUDGE_WORKERS", value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
+              .range(1..=crate::limits::JUDGE_WORKERS_MAX as u64))]
     pub judge_workers: Option<usize>,
 
     /// Requests waiting for a worker; past it /run answers 503 "worker queue is full".
     #[arg(long = "worker-queue-max", env = "ES_WORKER_QUEUE_MAX",
-          default_value_t = crate::limits::WORKER_QUEUE_DEFAULT, value_name = "N")]
+          default_value_t = crate::limits::WORKER_QUEUE_DEFAULT, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
+              .range(1..=crate::limits::WORKER_QUEUE_MAX as u64))]
     pub worker_queue_max: usize,
 
     /// RLIMIT_FSIZE of every program.
@@ -179,6 +183,12 @@ impl JudgeArgs {
         c
     }
 
+    /// Worker threads for a server with `parallelism` shards: `-judge-workers`, else the
+    /// parallelism (go-judge's worker count), at least one.
+    pub fn workers(&self, parallelism: usize) -> usize {
+        self.judge_workers.unwrap_or(parallelism).max(1)
+    }
+
     /// The file store's configuration.
     pub fn store_config(&self) -> FileStoreConfig {
         FileStoreConfig {
@@ -243,6 +253,21 @@ mod tests {
         assert_eq!((c.pre_fork, c.containers_max), (5, 5));
         let c = judge(&["--containers-max", "2"]).sandbox_config(3);
         assert_eq!((c.pre_fork, c.containers_max), (2, 2));
+    }
+
+    #[test]
+    fn judge_workers_default_to_the_parallelism() {
+        assert_eq!(judge(&[]).workers(3), 3);
+        assert_eq!(judge(&["--judge-workers", "5"]).workers(3), 5);
+        assert_eq!(judge(&[]).workers(0), 1, "at least one");
+        use clap::Parser;
+        let max = crate::limits::JUDGE_WORKERS_MAX.to_string();
+        let over = (crate::limits::JUDGE_WORKERS_MAX + 1).to_string();
+        assert_eq!(judge(&["--judge-workers", &max]).workers(1), crate::limits::JUDGE_WORKERS_MAX);
+        for bad in ["0", over.as_str(), "-1", "x"] {
+            assert!(Flags::try_parse_from(["shardbox", "--judge-workers", bad]).is_err(), "{bad}");
+        }
+        assert!(Flags::try_parse_from(["shardbox", "--worker-queue-max", "0"]).is_err());
     }
 
     #[test]
