@@ -179,3 +179,64 @@ fn a_thousand_runs_leave_nothing_behind() {
     assert!(before[0] >= 5 && before[3] >= 4, "the counts see the containers: {before:?}");
     assert_eq!(before, after, "(procs, fds, mounts, cgroups, roots, files)");
 }
+
+#[test]
+fn shutdown_finishes_a_run_in_flight_and_leaves_nothing() {
+    require_judge!();
+    const SHUTDOWN_PREFIX: &str = "shardbox-engine-shutdown";
+    let mut server = start(&["-cgroup-prefix", SHUTDOWN_PREFIX, "-pre-fork", "2"]);
+    let pid = server.binary.child.id();
+    let mut c = server.client();
+    let slow = format!(
+        r#"{{"cmd":[{}]}}"#,
+        sh("sleep 1; echo finished", r#"[{"content":""},{"name":"stdout","max":100}]"#, "")
+    );
+    c.send(
+        format!("POST /run HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{slow}", slow.len())
+            .as_bytes(),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let root = std::env::temp_dir().join(format!("shardbox-root-{pid}"));
+    assert!(root.exists(), "the pool's root directory exists while running");
+    let cgroup_dirs = |name: &str| {
+        std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|h| count_entries(&h.path().join(name).display().to_string()))
+            .sum::<usize>()
+    };
+    assert!(cgroup_dirs(SHUTDOWN_PREFIX) > 0, "instance cgroups exist while running");
+    server.binary.signal(nix::sys::signal::Signal::SIGTERM);
+    let r = c.read_reply().expect("the run in flight is answered");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = json(&r);
+    let stdout = v
+        .as_array()
+        .and_then(|a| a.first())
+        .and_then(|r| r.get("files"))
+        .and_then(|f| f.get("stdout"))
+        .and_then(|s| s.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(stdout, "finished\n");
+    assert_eq!(server.binary.wait(), Some(0), "graceful exit");
+    // Nothing outlives the server: no helper, container or program, no root directory, and
+    // every instance cgroup removed (the prefix directory itself may stay, empty of them).
+    assert_eq!(descendants(pid), 0);
+    assert!(!root.exists(), "{} left", root.display());
+    let leftover: usize = std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|h| {
+            std::fs::read_dir(h.path().join(SHUTDOWN_PREFIX))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .count()
+        })
+        .sum();
+    assert_eq!(leftover, 0, "instance cgroups left under {SHUTDOWN_PREFIX}");
+}

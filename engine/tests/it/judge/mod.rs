@@ -68,6 +68,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.binary.child.try_wait() {
+            return; // a test stopped it already
+        }
         self.binary.signal(nix::sys::signal::Signal::SIGTERM);
         let start = std::time::Instant::now();
         while start.elapsed() < Duration::from_secs(20) {

@@ -241,3 +241,32 @@ fn parallel_runs() {
     }
     let _ = request;
 }
+
+#[test]
+fn a_pool_busy_past_its_wait_answers_503() {
+    require_judge!();
+    // One container, two workers: the second request waits for the container (10 s), then 503.
+    let server = start(&["-containers-max", "1", "-judge-workers", "2"]);
+    let slow = format!(
+        r#"{{"cmd":[{}]}}"#,
+        sh_cmd("sleep 12; echo slept", r#","clockLimit":30000000000"#)
+    );
+    let mut holder = server.client();
+    holder.send(
+        format!("POST /run HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{slow}", slow.len())
+            .as_bytes(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let mut c = server.client();
+    let t0 = Instant::now();
+    let r = post_run(&mut c, &format!(r#"{{"cmd":[{}]}}"#, echo_cmd("waited")));
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(t0.elapsed() >= Duration::from_secs(9), "it waited first: {:?}", t0.elapsed());
+    let text: String = sonic_rs::from_slice(&r.body).expect("a JSON string");
+    assert_eq!(text, "all containers are busy: all 1 containers are in use");
+    let r = holder.read_reply().expect("the holder's answer");
+    assert_eq!(output(&json(&r), 0, "stdout"), "slept\n");
+    // The container is back: the next request runs.
+    let v = json(&post_run(&mut c, &format!(r#"{{"cmd":[{}]}}"#, echo_cmd("free"))));
+    assert_eq!(output(&v, 0, "stdout"), "free\n");
+}

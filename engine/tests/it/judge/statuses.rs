@@ -192,3 +192,29 @@ fn cpu_rate_limit_needs_the_flag() {
     let time: u64 = field(&v, 0, "time").parse().expect("time");
     eprintln!("cpuRateLimit ignored: time {} ms", time / 1_000_000);
 }
+
+#[test]
+fn server_flags_reach_the_program() {
+    require_judge!();
+    let server =
+        start(&["-open-file-limit", "100", "-output-limit", "512k", "-tmp-fs-param", "size=1m"]);
+    let mut c = server.client();
+    // RLIMIT_CORE 0, NOFILE from -open-file-limit, FSIZE from -output-limit (dash counts 512-byte
+    // blocks), CPU floor(2.5 s) + 1 s as the backstop.
+    let script =
+        "echo $(ulimit -c) $(ulimit -n) $(ulimit -f) $(ulimit -t); grep ' /w ' /proc/mounts";
+    let v = json(&post_run(
+        &mut c,
+        &format!(r#"{{"cmd":[{}]}}"#, sh(script, r#","cpuLimit":2500000000"#)),
+    ));
+    let out = output(&v, 0, "stdout");
+    assert!(out.starts_with("0 100 1024 3\n"), "{out}");
+    assert!(out.contains("size=1024k"), "-tmp-fs-param: {out}");
+    // Writing past -output-limit is SIGXFSZ, Output Limit Exceeded, below the tmpfs size (the
+    // main process must take the signal: a shell that survives its child exits 153).
+    let v = json(&post_run(
+        &mut c,
+        &format!(r#"{{"cmd":[{}]}}"#, sh("exec head -c 800000 /dev/zero > /tmp/big", "")),
+    ));
+    assert_eq!(field(&v, 0, "status"), "Output Limit Exceeded", "{}", output(&v, 0, "stderr"));
+}
