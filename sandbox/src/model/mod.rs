@@ -346,3 +346,6 @@ impl Request {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod props;
