@@ -4,8 +4,13 @@
 //! [`pids_listening_on`] from a listening TCP port) plus all their descendants, so a
 //! multi-process server such as nginx (master + workers) is counted whole. [`ProcessSet::sample`]
 //! reads `utime` and `stime` of each from `/proc/<pid>/stat` (these cover every thread of the
-//! process, including exited ones); [`CpuSample::since`] subtracts two samples over the pids
-//! present in both, so a worker that exits mid-run cannot make the delta negative.
+//! process, including exited ones) plus `cutime` and `cstime`, the CPU of the children each has
+//! reaped: a judge's programs live for a millisecond and are never seen alive by a sample, but
+//! their CPU (and a one-shot sandbox's, such as `bwrap`) lands in the reaper's counters, so a
+//! judge is charged for the programs it runs, whichever process reaps them. [`CpuSample::since`]
+//! subtracts two samples over the pids present in both, so a worker that exits mid-run cannot
+//! make the delta negative (a child alive at the first sample and reaped before the second has
+//! its earlier CPU counted twice: negligible for short-lived programs).
 //! [`MachineCpu`] reads the first line of `/proc/stat` for the machine-wide busy and steal
 //! share of a window: on a shared VM the steal column says how far to trust a round.
 //!
@@ -141,7 +146,8 @@ impl ProcessSet {
         let mut sample = CpuSample::default();
         for pid in wanted {
             if let Some(stat) = table.get(&pid) {
-                sample.ticks.insert(pid, (stat.utime, stat.stime));
+                let user = stat.utime.saturating_add(stat.cutime);
+                sample.ticks.insert(pid, (user, stat.stime.saturating_add(stat.cstime)));
             }
         }
         Ok(sample)
@@ -157,6 +163,10 @@ pub struct ProcStat {
     pub utime: u64,
     /// System time in clock ticks (all threads).
     pub stime: u64,
+    /// User time of reaped children (and theirs), in clock ticks.
+    pub cutime: u64,
+    /// System time of reaped children (and theirs), in clock ticks.
+    pub cstime: u64,
 }
 
 /// Parses the text of `/proc/<pid>/stat`. The command name may contain spaces and parentheses,
@@ -165,11 +175,13 @@ pub fn parse_proc_stat(text: &str) -> Option<ProcStat> {
     let after = text.get(text.rfind(')')? + 1..)?;
     let fields: Vec<&str> = after.split_ascii_whitespace().collect();
     // After the name: state(0) ppid(1) pgrp session tty tpgid flags minflt cminflt majflt
-    // cmajflt utime(11) stime(12).
+    // cmajflt utime(11) stime(12) cutime(13) cstime(14).
     Some(ProcStat {
         ppid: fields.get(1)?.parse().ok()?,
         utime: fields.get(11)?.parse().ok()?,
         stime: fields.get(12)?.parse().ok()?,
+        cutime: fields.get(13)?.parse().ok()?,
+        cstime: fields.get(14)?.parse().ok()?,
     })
 }
 
@@ -327,8 +339,11 @@ mod tests {
 
     #[test]
     fn stat_with_tricky_command_name() {
-        let text = "42 (a) b (c)) S 7 42 42 0 -1 4194560 100 0 0 0 250 31 0 0 20 0 3 0 1 2 3";
-        assert_eq!(parse_proc_stat(text), Some(ProcStat { ppid: 7, utime: 250, stime: 31 }));
+        let text = "42 (a) b (c)) S 7 42 42 0 -1 4194560 100 0 0 0 250 31 5 6 20 0 3 0 1 2 3";
+        assert_eq!(
+            parse_proc_stat(text),
+            Some(ProcStat { ppid: 7, utime: 250, stime: 31, cutime: 5, cstime: 6 })
+        );
         assert_eq!(parse_proc_stat("42 (x) S 7"), None);
     }
 

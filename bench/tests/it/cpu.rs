@@ -80,3 +80,33 @@ fn machine_counters_advance() {
     assert!(b.total > a.total);
     assert!((0.0..=100.0).contains(&b.steal_percent_since(&a)));
 }
+
+#[test]
+fn reaped_children_are_charged_to_their_reaper() {
+    use std::os::unix::process::CommandExt as _;
+    // A judge's programs live for a millisecond: no sample sees them alive. Here the spinning
+    // child starts after the first sample and is reaped by the root; its CPU must still show up
+    // (through the root's cutime/cstime), since a pid absent from the first sample is ignored.
+    let mut root = Command::new("sh")
+        .arg("-c")
+        .arg("sleep 0.3; (n=0; while [ $n -lt 400000 ]; do n=$((n+1)); done); sleep 20")
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let group = rustix::process::Pid::from_raw(i32::try_from(root.id()).unwrap()).unwrap();
+    let set = ProcessSet::new(vec![root.id()]).unwrap();
+    let first = set.sample().unwrap();
+    let begin = Instant::now();
+    let mut used = CpuTime::default();
+    while begin.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+        let root_now = read_proc_stat(root.id()).unwrap();
+        if root_now.cutime + root_now.cstime > 0 {
+            used = set.sample().unwrap().since(&first);
+            break;
+        }
+    }
+    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    root.wait().unwrap();
+    assert!(used.total_ns() > 0, "the reaped child's CPU is charged to the root: {used:?}");
+}
