@@ -159,7 +159,7 @@ for target in "shardbox $shardbox_pid" "floor $floor_pid" "bwrap $bwrap_pid"; do
     read -r name pid <<<"$target"
     kill -0 "$pid" 2>/dev/null || { echo "judge-vs-floor: $name died during the run" >&2; rc=1; }
 done
-cp "$work/shardbox.log" "$OUT/shardbox.log"
+cp "$work/shardbox.log" "$work/floor.log" "$work/bwrap.log" "$OUT/"
 
 {
     echo "# shardbox /run vs the floor vs bubblewrap: setup"
@@ -171,14 +171,15 @@ cp "$work/shardbox.log" "$OUT/shardbox.log"
     echo "- date (UTC): $(date -u +%FT%TZ)"
     echo "- machine: $(nproc) × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB, kernel $(uname -r)"
     [ -n "${SHARDBOX_BIN:-}" ] && echo "- **server under the name shardbox: \`$SHARDBOX_BIN\` (SHARDBOX_BIN), not the engine**"
-    echo "- shardbox: commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (with local changes)'), \`shardbox -http-addr 127.0.0.1:$SHARDBOX_PORT $SHARDBOX_ARGS\` (embedded defaults; its log: \`shardbox.log\`)"
+    echo "- shardbox: commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (with local changes)'), \`shardbox -http-addr 127.0.0.1:$SHARDBOX_PORT $SHARDBOX_ARGS\` (embedded defaults)"
     echo "- floor: \`target/release/examples/judge_floor 127.0.0.1:$FLOOR_PORT\` (same commit): the program spawned directly with pipes, no sandbox"
     echo "- bwrap: \`target/release/examples/judge_floor 127.0.0.1:$BWRAP_PORT --bwrap=$BWRAP\`, $("$BWRAP" --version) from Debian, one sandbox per request"
     echo "- load generator: \`shardbox-bench\` (same commit), co-located on the same CPUs; exact commands in \`summary.md\`"
     echo "- request: \`request.json\` (go-judge's README benchmark body); every response checked: status 200 and \`\"status\":\"Accepted\"\` in the body"
     echo "- one answer of each server, taken before the runs: \`answers/<target>.json\` and \`.head.txt\`"
     echo
-    echo "Files: \`raw.csv\` (one row per run: every round of every target), \`summary.md\` (medians and ratios)."
+    echo "Files: \`raw.csv\` (one row per run: every round of every target), \`summary.md\` (medians and ratios),"
+    echo "\`shardbox.log\`, \`floor.log\`, \`bwrap.log\` (the servers' stderr)."
 } >"$OUT/README.md"
 
 say "results in $OUT"

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Component, Path};
@@ -306,7 +306,7 @@ fn collect(child: &mut Child, caps: [u64; 2], deadline: Instant) -> ([Vec<u8>; 2
                 continue;
             };
             let Some(pipe) = slot.as_mut() else { continue };
-            match pipe.read(&mut chunk) {
+            match super::read_retrying(pipe, &mut chunk) {
                 Ok(0) | Err(_) => *slot = None,
                 Ok(n) => {
                     let room = usize::try_from(cap.saturating_sub(out.len() as u64)).unwrap_or(0);
@@ -328,8 +328,14 @@ fn finish(
 ) -> RunResult {
     let pid = i32::try_from(child.id()).ok().and_then(Pid::from_raw);
     // Wait without reaping, so /proc/<pid>/schedstat still holds the child's CPU time.
-    let exited =
-        pid.map(|pid| waitid(WaitId::Pid(pid), WaitIdOptions::EXITED | WaitIdOptions::NOWAIT));
+    let exited = pid.map(|pid| {
+        loop {
+            match waitid(WaitId::Pid(pid), WaitIdOptions::EXITED | WaitIdOptions::NOWAIT) {
+                Err(rustix::io::Errno::INTR) => {}
+                other => break other,
+            }
+        }
+    });
     let run_time = started.elapsed();
     let time_ns = match exited {
         Some(Ok(_)) => std::fs::read_to_string(format!("/proc/{}/schedstat", child.id()))

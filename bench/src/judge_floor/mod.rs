@@ -179,7 +179,9 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
         }
         let shared = shared.clone();
         std::thread::spawn(move || {
-            let _ = serve_connection(stream, &shared);
+            if let Err(e) = serve_connection(stream, &shared) {
+                eprintln!("judge_floor: connection ended: {e}");
+            }
             shared.connections.fetch_sub(1, Ordering::SeqCst);
         });
     }
@@ -235,7 +237,7 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
                 }
             }
             let Some(space) = buf.get_mut(filled..FLOOR_HEAD_BYTES_MAX) else { return Ok(()) };
-            let n = stream.read(space)?;
+            let n = read_retrying(&mut stream, space)?;
             if n == 0 {
                 return Ok(());
             }
@@ -251,7 +253,7 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
         }
         while filled < end {
             let Some(space) = buf.get_mut(filled..) else { return Ok(()) };
-            let n = stream.read(space)?;
+            let n = read_retrying(&mut stream, space)?;
             if n == 0 {
                 return Ok(());
             }
@@ -274,6 +276,16 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
         filled -= end;
         if !keep_alive {
             return Ok(());
+        }
+    }
+}
+
+/// One `read`, retried when a signal interrupts it (children exiting make that common here).
+fn read_retrying(stream: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match stream.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
         }
     }
 }
