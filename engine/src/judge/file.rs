@@ -55,9 +55,14 @@ fn on_worker(
             return Reply::Done;
         }
     };
-    if let Err(full) = judge.workers().submit(Box::new(move || {
-        let _ = tx.send(job());
-    })) {
+    // The job holds a copy of the request body (uploads), counted against the queue's bytes.
+    let held = u64::try_from(ex.body.len()).unwrap_or(u64::MAX);
+    if let Err(full) = judge.workers().submit(
+        held,
+        Box::new(move || {
+            let _ = tx.send(job());
+        }),
+    ) {
         respond(ex, &error_response(503, &full.to_string()));
         return Reply::Done;
     }

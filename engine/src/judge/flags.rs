@@ -87,6 +87,12 @@ pub struct JudgeArgs {
               .range(1..=crate::limits::WORKER_QUEUE_MAX as u64))]
     pub worker_queue_max: usize,
 
+    /// Bytes of request bodies the judge's queued and running jobs may hold; past it /run and
+    /// POST /file answer 503 "worker queue is full" (one body larger than it still runs alone).
+    #[arg(long = "worker-queue-bytes-max", env = "ES_WORKER_QUEUE_BYTES_MAX",
+          default_value = "512m", value_parser = parse_size, value_name = "SIZE")]
+    pub worker_queue_bytes_max: u64,
+
     /// RLIMIT_FSIZE of every program.
     #[arg(long = "output-limit", env = "ES_OUTPUT_LIMIT", default_value = "256m",
           value_parser = parse_size, value_name = "SIZE")]

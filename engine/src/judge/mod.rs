@@ -147,8 +147,12 @@ impl Judge {
             }
         };
         let store = FileStore::open(args.store_config())?;
-        let workers = Workers::new(args.workers(parallelism), args.worker_queue_max)
-            .map_err(JudgeStartError::Workers)?;
+        let workers = Workers::new(
+            args.workers(parallelism),
+            args.worker_queue_max,
+            args.worker_queue_bytes_max,
+        )
+        .map_err(JudgeStartError::Workers)?;
         let store_path = args.dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default();
         let runner_config = pool.as_ref().ok().and_then(|p| sonic_rs::to_string(p.info()).ok());
         let config_body = config_body(&store_path, runner_config.as_deref());

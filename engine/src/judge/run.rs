@@ -140,7 +140,8 @@ pub fn handler(judge: &Arc<Judge>) -> Handler {
                 let _ = tx.send(response);
             });
         });
-        if let Err(full) = judge.workers().submit(job) {
+        let held = u64::try_from(ex.body.len()).unwrap_or(u64::MAX);
+        if let Err(full) = judge.workers().submit(held, job) {
             let r = error_response(503, &full.to_string());
             ex.respond(r.status, r.content_type.as_bytes(), &r.body);
             return Reply::Done;

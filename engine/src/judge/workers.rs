@@ -2,10 +2,14 @@
 //! copies) runs here, never on a shard.
 //!
 //! One pool per process: `threads` threads (the `-parallelism`, like go-judge's worker count)
-//! take jobs from one FIFO queue bounded by `queue_max` (go-judge: 512). A full queue refuses
-//! the job at once ([`QueueFull`]) so the shard can answer 503 instead of piling up work. Jobs
-//! report back through `crate::executor::channel`. Dropping the pool lets queued jobs finish,
-//! then joins the threads.
+//! take jobs from one FIFO queue bounded by `queue_max` jobs (go-judge: 512) and by
+//! `queue_bytes_max` bytes: each job says how many bytes it holds (its copy of a request body),
+//! counted from submit until the job has run. Without the byte bound, 512 queued bodies of
+//! 64 MiB (the default `-body-bytes-max`) would hold 32 GiB, and the connections waiting on
+//! them as much again. A full queue refuses the job at once ([`QueueFull`]) so the shard can
+//! answer 503 instead of piling up work; a job is always accepted when nothing is held, so one
+//! body larger than the bound still runs. Jobs report back through `crate::executor::channel`.
+//! Dropping the pool lets queued jobs finish, then joins the threads.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -23,7 +27,10 @@ pub struct QueueFull;
 
 #[derive(Default)]
 struct Queue {
-    jobs: VecDeque<Job>,
+    /// Each job with the bytes it holds.
+    jobs: VecDeque<(Job, u64)>,
+    /// Bytes held by queued and running jobs.
+    held_bytes: u64,
     closed: bool,
     /// Jobs taken by a thread and not finished yet.
     running: usize,
@@ -33,6 +40,7 @@ struct Shared {
     queue: Mutex<Queue>,
     ready: Condvar,
     queue_max: usize,
+    queue_bytes_max: u64,
 }
 
 impl Shared {
@@ -54,12 +62,14 @@ impl std::fmt::Debug for Workers {
 }
 
 impl Workers {
-    /// Starts `threads` workers (at least one) with a queue of `queue_max` jobs.
-    pub fn new(threads: usize, queue_max: usize) -> std::io::Result<Workers> {
+    /// Starts `threads` workers (at least one) with a queue of `queue_max` jobs holding at most
+    /// `queue_bytes_max` bytes.
+    pub fn new(threads: usize, queue_max: usize, queue_bytes_max: u64) -> std::io::Result<Workers> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
             queue_max,
+            queue_bytes_max,
         });
         let mut pool = Workers { shared, threads: Vec::new() };
         for i in 0..threads.max(1) {
@@ -73,13 +83,19 @@ impl Workers {
         Ok(pool)
     }
 
-    /// Queues `job`, or refuses it when `queue_max` jobs are already waiting.
-    pub fn submit(&self, job: Job) -> Result<(), QueueFull> {
+    /// Queues `job`, which holds `bytes` until it has run, or refuses it when `queue_max` jobs
+    /// are already waiting or its bytes would take those held past `queue_bytes_max` (a job
+    /// holding none, or the first when none are held, passes the byte bound).
+    pub fn submit(&self, bytes: u64, job: Job) -> Result<(), QueueFull> {
         let mut q = self.shared.lock();
-        if q.closed || q.jobs.len() >= self.shared.queue_max {
+        let over_bytes = bytes > 0
+            && q.held_bytes > 0
+            && q.held_bytes.saturating_add(bytes) > self.shared.queue_bytes_max;
+        if q.closed || q.jobs.len() >= self.shared.queue_max || over_bytes {
             return Err(QueueFull);
         }
-        q.jobs.push_back(job);
+        q.held_bytes = q.held_bytes.saturating_add(bytes);
+        q.jobs.push_back((job, bytes));
         drop(q);
         self.shared.ready.notify_one();
         Ok(())
@@ -90,16 +106,21 @@ impl Workers {
         let q = self.shared.lock();
         (q.jobs.len(), q.running)
     }
+
+    /// Bytes held by queued and running jobs.
+    pub fn held_bytes(&self) -> u64 {
+        self.shared.lock().held_bytes
+    }
 }
 
 fn work(shared: &Shared) {
     loop {
-        let job = {
+        let (job, bytes) = {
             let mut q = shared.lock();
             loop {
-                if let Some(job) = q.jobs.pop_front() {
+                if let Some(next) = q.jobs.pop_front() {
                     q.running = q.running.saturating_add(1);
-                    break job;
+                    break next;
                 }
                 if q.closed {
                     return;
@@ -113,6 +134,7 @@ fn work(shared: &Shared) {
         }
         let mut q = shared.lock();
         q.running = q.running.saturating_sub(1);
+        q.held_bytes = q.held_bytes.saturating_sub(bytes);
     }
 }
 
@@ -135,24 +157,30 @@ mod tests {
 
     #[test]
     fn runs_jobs_and_refuses_past_the_queue_bound() {
-        let pool = Workers::new(1, 2).expect("workers");
+        let pool = Workers::new(1, 2, u64::MAX).expect("workers");
         let (started_tx, started_rx) = mpsc::channel();
         let (gate_tx, gate_rx) = mpsc::channel::<()>();
-        pool.submit(Box::new(move || {
-            started_tx.send(()).expect("send");
-            let _ = gate_rx.recv();
-        }))
+        pool.submit(
+            0,
+            Box::new(move || {
+                started_tx.send(()).expect("send");
+                let _ = gate_rx.recv();
+            }),
+        )
         .expect("first job");
         started_rx.recv().expect("the only thread is busy");
         let done = Arc::new(AtomicUsize::new(0));
         for _ in 0..2 {
             let d = Arc::clone(&done);
-            pool.submit(Box::new(move || {
-                d.fetch_add(1, Ordering::SeqCst);
-            }))
+            pool.submit(
+                0,
+                Box::new(move || {
+                    d.fetch_add(1, Ordering::SeqCst);
+                }),
+            )
             .expect("queue max - 1 and max");
         }
-        assert!(pool.submit(Box::new(|| {})).is_err(), "queue max + 1 is refused");
+        assert!(pool.submit(0, Box::new(|| {})).is_err(), "queue max + 1 is refused");
         assert_eq!(pool.load(), (2, 1));
         gate_tx.send(()).expect("release");
         drop(pool);
@@ -160,11 +188,48 @@ mod tests {
     }
 
     #[test]
+    fn held_bytes_are_bounded_from_submit_until_the_job_has_run() {
+        let pool = Workers::new(1, 100, 10).expect("workers");
+        let (gate_tx, gate_rx) = mpsc::channel::<()>();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        // More than the bound is accepted when nothing is held (one large body still runs).
+        pool.submit(
+            25,
+            Box::new(move || {
+                let _ = gate_rx.recv();
+                done_tx.send(()).expect("send");
+            }),
+        )
+        .expect("first job, alone");
+        assert!(pool.submit(0, Box::new(|| {})).is_ok(), "no bytes: only the count bounds it");
+        assert!(pool.submit(1, Box::new(|| {})).is_err(), "25 held: max + 1 is refused");
+        assert_eq!(pool.held_bytes(), 25);
+        gate_tx.send(()).expect("release");
+        done_rx.recv().expect("ran");
+        let start = std::time::Instant::now();
+        while pool.held_bytes() != 0 {
+            assert!(start.elapsed() < std::time::Duration::from_secs(10), "bytes never released");
+            std::thread::yield_now();
+        }
+        let (g2_tx, g2_rx) = mpsc::channel::<()>();
+        pool.submit(
+            4,
+            Box::new(move || {
+                let _ = g2_rx.recv();
+            }),
+        )
+        .expect("4 of 10");
+        pool.submit(6, Box::new(|| {})).expect("10 of 10: the max itself");
+        assert!(pool.submit(1, Box::new(|| {})).is_err(), "11 of 10");
+        g2_tx.send(()).expect("release");
+    }
+
+    #[test]
     fn a_panicking_job_does_not_kill_its_worker() {
-        let pool = Workers::new(1, 4).expect("workers");
-        pool.submit(Box::new(|| panic!("boom"))).expect("submit");
+        let pool = Workers::new(1, 4, u64::MAX).expect("workers");
+        pool.submit(0, Box::new(|| panic!("boom"))).expect("submit");
         let (tx, rx) = mpsc::channel();
-        pool.submit(Box::new(move || tx.send(7).expect("send"))).expect("submit");
+        pool.submit(0, Box::new(move || tx.send(7).expect("send"))).expect("submit");
         assert_eq!(rx.recv().expect("the worker survived"), 7);
     }
 }
