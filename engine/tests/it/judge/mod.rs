@@ -10,6 +10,7 @@ mod kinds;
 mod leaks;
 mod limits;
 mod run;
+mod startup;
 mod statuses;
 mod store;
 
