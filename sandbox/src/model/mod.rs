@@ -80,6 +80,10 @@ pub struct Request {
     /// for a request naming several: every byte is held in memory and grows up to six times
     /// as a JSON string. go-judge has no such total.
     pub copy_out_total_bytes_max: u64,
+    /// The `-src-prefix` list (canonical paths; empty: any `src`). Checked when the request is
+    /// parsed, and again on the file each `src` actually opened: a symlink swapped in between
+    /// cannot lead outside.
+    pub src_prefixes: Vec<PathBuf>,
 }
 
 /// One command of a request.

@@ -71,6 +71,7 @@ pub(super) fn request(w: WireRequest, opts: &ParseOptions) -> Result<Request, Re
         cmds,
         pipes,
         copy_out_total_bytes_max: opts.copy_out_bytes_default,
+        src_prefixes: opts.src_prefixes.clone(),
     })
 }
 

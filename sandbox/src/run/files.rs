@@ -92,13 +92,14 @@ fn source<'r>(
     input: &'r InputFile,
     store: &FileStore,
     copy_in: bool,
+    prefixes: &[PathBuf],
 ) -> Result<Source<'r>, ResolveError> {
     Ok(match input {
         InputFile::Memory(bytes) => Source::Memory(bytes),
         InputFile::Cached(id) => {
             Source::Cached(store.get(id).map_err(ResolveError::UnknownFileId)?)
         }
-        InputFile::Host(path) => match open_src(path, copy_in) {
+        InputFile::Host(path) => match open_src(path, copy_in, prefixes) {
             Ok(f) => Source::Host(f),
             Err(error) if copy_in => Source::Unreadable { path: path.clone(), error },
             Err(source) => return Err(ResolveError::OpenSrc { path: path.clone(), source }),
@@ -112,7 +113,11 @@ fn source<'r>(
 /// accepted; a fifo, socket or directory is refused. A copy-in source keeps `O_NONBLOCK`, so a
 /// device with nothing to read (`/dev/tty`, `/dev/kmsg`) fails the copy instead of waiting;
 /// a program's fd gets its flags back (its reads are bounded by its own limits).
-fn open_src(path: &Path, copy_in: bool) -> io::Result<File> {
+///
+/// With `-src-prefix` (`prefixes` not empty), the file actually opened must be under one of
+/// them: the request was checked when it was parsed, but a symlink swapped in since (by
+/// whoever can write inside a prefix directory) would lead anywhere on the host.
+fn open_src(path: &Path, copy_in: bool, prefixes: &[PathBuf]) -> io::Result<File> {
     use rustix::fs::{FileType, Mode, OFlags};
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
     let fd = rustix::fs::open(path, flags, Mode::empty())?;
@@ -121,6 +126,14 @@ fn open_src(path: &Path, copy_in: bool) -> io::Result<File> {
         _ => {
             let e = "not a regular file or a character device";
             return Err(io::Error::new(io::ErrorKind::InvalidInput, e));
+        }
+    }
+    if !prefixes.is_empty() {
+        use std::os::fd::AsRawFd;
+        let opened = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
+        if !prefixes.iter().any(|p| opened.starts_with(p)) {
+            let e = "the file opened is outside -src-prefix";
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, e));
         }
     }
     if !copy_in {
@@ -139,7 +152,9 @@ pub fn resolve<'r>(req: &'r Request, store: &FileStore) -> Result<Vec<Resolved<'
                 .files
                 .iter()
                 .map(|f| match f {
-                    Some(CmdFile::Input(input)) => source(input, store, false).map(Some),
+                    Some(CmdFile::Input(input)) => {
+                        source(input, store, false, &req.src_prefixes).map(Some)
+                    }
                     _ => Ok(None),
                 })
                 .collect::<Result<_, _>>()?;
@@ -147,7 +162,7 @@ pub fn resolve<'r>(req: &'r Request, store: &FileStore) -> Result<Vec<Resolved<'
                 .copy_in
                 .iter()
                 .map(|(_, c)| match c {
-                    CopyIn::File(input) => source(input, store, true).map(Some),
+                    CopyIn::File(input) => source(input, store, true, &req.src_prefixes).map(Some),
                     CopyIn::Symlink(_) => Ok(None),
                 })
                 .collect::<Result<_, _>>()?;
@@ -363,6 +378,45 @@ mod tests {
         let e = io::Error::from_raw_os_error(2);
         assert_eq!(io_text(&e), "no such file or directory");
         assert_eq!(io_text(&io::Error::other("Boom")), "boom");
+    }
+
+    #[test]
+    fn a_symlink_swapped_in_after_the_prefix_check_is_refused() {
+        let root = std::env::temp_dir().join(format!("sbx-prefix-swap-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let allowed = root.join("allowed");
+        std::fs::create_dir_all(&allowed).expect("dir");
+        std::fs::write(root.join("secret"), "HOST SECRET").expect("secret");
+        let (file, link) = (allowed.join("f"), allowed.join("g"));
+        std::fs::write(&file, "fine").expect("file");
+        std::fs::write(&link, "fine").expect("file");
+        let opts = crate::model::ParseOptions::default().with_src_prefixes([allowed.clone()]);
+        let body = format!(
+            r#"{{"cmd":[{{"args":["a"],"files":[{{"src":"{}"}}],
+                "copyIn":{{"x":{{"src":"{}"}}}}}}]}}"#,
+            file.display(),
+            link.display()
+        );
+        let req = Request::parse(body.as_bytes(), &opts).expect("valid: both are under the prefix");
+        let store = FileStore::open(crate::filestore::FileStoreConfig::default()).expect("store");
+        assert!(resolve(&req, &store).is_ok(), "untouched, both open");
+        // Swapped for symlinks to a host file between the check and the open.
+        for p in [&file, &link] {
+            std::fs::remove_file(p).expect("rm");
+            std::os::unix::fs::symlink(root.join("secret"), p).expect("symlink");
+        }
+        let e = resolve(&req, &store).expect_err("files[0] leads outside the prefix");
+        assert!(e.to_string().contains("outside -src-prefix"), "{e}");
+        std::fs::remove_file(&file).expect("rm");
+        std::fs::write(&file, "fine").expect("file");
+        let r = resolve(&req, &store).expect("files[0] is fine again");
+        let cmd = r.first().expect("cmd");
+        assert!(
+            matches!(cmd.copy_in.first(), Some(Some(Source::Unreadable { .. }))),
+            "the copy-in source leads outside: {:?}",
+            cmd.copy_in
+        );
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]
