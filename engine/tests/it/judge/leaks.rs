@@ -16,7 +16,7 @@ use crate::harness::Client;
 const PREFIX: &str = "shardbox-engine-leaks";
 
 /// The processes descending from `root`.
-fn descendants(root: u32) -> usize {
+pub fn descendants(root: u32) -> usize {
     let mut parent = std::collections::HashMap::new();
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };

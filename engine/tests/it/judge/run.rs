@@ -249,14 +249,19 @@ fn a_pool_busy_past_its_wait_answers_503() {
     let server = start(&["-containers-max", "1", "-judge-workers", "2"]);
     let slow = format!(
         r#"{{"cmd":[{}]}}"#,
-        sh_cmd("sleep 12; echo slept", r#","clockLimit":30000000000"#)
+        sh_cmd("sleep 12.25; echo slept", r#","clockLimit":30000000000"#)
     );
     let mut holder = server.client();
     holder.send(
         format!("POST /run HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{slow}", slow.len())
             .as_bytes(),
     );
-    std::thread::sleep(Duration::from_millis(500));
+    // Wait until the holder's program runs (it holds the only container).
+    crate::harness::eventually("the holder's sleep runs", || {
+        std::fs::read_dir("/proc").into_iter().flatten().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x0012.25\x00")
+        })
+    });
     let mut c = server.client();
     let t0 = Instant::now();
     let r = post_run(&mut c, &format!(r#"{{"cmd":[{}]}}"#, echo_cmd("waited")));

@@ -121,3 +121,32 @@ fn an_invalid_judge_configuration_stops_the_start() {
         assert!(stderr.contains(reason), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn pre_fork_defaults_to_one_container_per_shard() {
+    require_judge!();
+    // Two shards and no -pre-fork: the helper plus two ready containers, built at start.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shardbox"))
+        .args(["-http-addr", "127.0.0.1:0", "-parallelism", "2", "-pin-shards=false"])
+        .args(["-cgroup-prefix", "shardbox-engine-test", "-release"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn shardbox");
+    let pid = child.id();
+    let mut seen = 0;
+    let t0 = Instant::now();
+    while t0.elapsed() < PATIENCE && seen != 3 {
+        std::thread::sleep(Duration::from_millis(50));
+        seen = super::leaks::descendants(pid);
+    }
+    // And it stays there: the replenisher keeps exactly pre_fork idle.
+    std::thread::sleep(Duration::from_millis(500));
+    let settled = super::leaks::descendants(pid);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(pid).expect("pid")),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = child.wait();
+    assert_eq!((seen, settled), (3, 3), "zygote + 2 pre-forked containers");
+}
