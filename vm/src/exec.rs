@@ -60,6 +60,7 @@ pub enum Exit {
 }
 
 const CSR_CYCLE: i32 = 0xc00;
+const FETCH_FAULT: Op = Op::bare(Kind::FetchFault, 1);
 const CSR_TIME: i32 = 0xc01;
 const CSR_INSTRET: i32 = 0xc02;
 
@@ -120,18 +121,25 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
         }};
     }
 
+    macro_rules! branch {
+        ($op:expr, $taken:expr) => {
+            if $taken {
+                idx.wrapping_add_signed($op.imm as isize)
+            } else {
+                idx.wrapping_add(usize::from($op.len))
+            }
+        };
+    }
+
     'block: loop {
-        let Some(&first) = ops.get(idx) else {
+        let Some(first) = ops.get(idx) else {
             cpu.pc = code.pc_of(idx);
             *fuel = left;
             cpu.instret = instret;
             return Exit::Trap(TrapKind::FetchFault);
         };
-        let mut op = if first.kind == Kind::Split {
-            match splits.get(first.imm as usize) {
-                Some(&real) => real,
-                None => first,
-            }
+        let mut op: &Op = if first.kind == Kind::Split {
+            splits.get(first.imm as usize).unwrap_or(first)
         } else {
             first
         };
@@ -145,25 +153,29 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
         left -= blk;
         instret += blk;
         loop {
-            let imm = op.imm as i64 as u64;
+            macro_rules! imm {
+                () => {
+                    op.imm as i64 as u64
+                };
+            }
             match op.kind {
                 Kind::Nop => {}
-                Kind::Li => r!(op.rd) = imm,
+                Kind::Li => r!(op.rd) = imm!(),
                 Kind::Mv => r!(op.rd) = r!(op.rs1),
-                Kind::Auipc => r!(op.rd) = code.pc_of(idx).wrapping_add(imm),
-                Kind::Addi => r!(op.rd) = r!(op.rs1).wrapping_add(imm),
-                Kind::Slti => r!(op.rd) = u64::from((r!(op.rs1) as i64) < imm as i64),
-                Kind::Sltiu => r!(op.rd) = u64::from(r!(op.rs1) < imm),
-                Kind::Xori => r!(op.rd) = r!(op.rs1) ^ imm,
-                Kind::Ori => r!(op.rd) = r!(op.rs1) | imm,
-                Kind::Andi => r!(op.rd) = r!(op.rs1) & imm,
-                Kind::Slli => r!(op.rd) = r!(op.rs1) << (imm & 63),
-                Kind::Srli => r!(op.rd) = r!(op.rs1) >> (imm & 63),
-                Kind::Srai => r!(op.rd) = ((r!(op.rs1) as i64) >> (imm & 63)) as u64,
-                Kind::Addiw => r!(op.rd) = sext32(r!(op.rs1).wrapping_add(imm) as u32),
-                Kind::Slliw => r!(op.rd) = sext32((r!(op.rs1) as u32) << (imm & 31)),
-                Kind::Srliw => r!(op.rd) = sext32((r!(op.rs1) as u32) >> (imm & 31)),
-                Kind::Sraiw => r!(op.rd) = ((r!(op.rs1) as i32) >> (imm & 31)) as i64 as u64,
+                Kind::Auipc => r!(op.rd) = code.pc_of(idx).wrapping_add(imm!()),
+                Kind::Addi => r!(op.rd) = r!(op.rs1).wrapping_add(imm!()),
+                Kind::Slti => r!(op.rd) = u64::from((r!(op.rs1) as i64) < imm!() as i64),
+                Kind::Sltiu => r!(op.rd) = u64::from(r!(op.rs1) < imm!()),
+                Kind::Xori => r!(op.rd) = r!(op.rs1) ^ imm!(),
+                Kind::Ori => r!(op.rd) = r!(op.rs1) | imm!(),
+                Kind::Andi => r!(op.rd) = r!(op.rs1) & imm!(),
+                Kind::Slli => r!(op.rd) = r!(op.rs1) << (imm!() & 63),
+                Kind::Srli => r!(op.rd) = r!(op.rs1) >> (imm!() & 63),
+                Kind::Srai => r!(op.rd) = ((r!(op.rs1) as i64) >> (imm!() & 63)) as u64,
+                Kind::Addiw => r!(op.rd) = sext32(r!(op.rs1).wrapping_add(imm!()) as u32),
+                Kind::Slliw => r!(op.rd) = sext32((r!(op.rs1) as u32) << (imm!() & 31)),
+                Kind::Srliw => r!(op.rd) = sext32((r!(op.rs1) as u32) >> (imm!() & 31)),
+                Kind::Sraiw => r!(op.rd) = ((r!(op.rs1) as i32) >> (imm!() & 31)) as i64 as u64,
                 Kind::Add => r!(op.rd) = r!(op.rs1).wrapping_add(r!(op.rs2)),
                 Kind::Sub => r!(op.rd) = r!(op.rs1).wrapping_sub(r!(op.rs2)),
                 Kind::Sll => r!(op.rd) = r!(op.rs1) << (r!(op.rs2) & 63),
@@ -216,69 +228,91 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                 }
                 Kind::Lb => {
                     let v =
-                        mem!(op, mem.load_u8(r!(op.rs1).wrapping_add(imm)), TrapKind::LoadFault);
+                        mem!(op, mem.load_u8(r!(op.rs1).wrapping_add(imm!())), TrapKind::LoadFault);
                     r!(op.rd) = v as i8 as i64 as u64;
                 }
                 Kind::Lh => {
-                    let v =
-                        mem!(op, mem.load_u16(r!(op.rs1).wrapping_add(imm)), TrapKind::LoadFault);
+                    let v = mem!(
+                        op,
+                        mem.load_u16(r!(op.rs1).wrapping_add(imm!())),
+                        TrapKind::LoadFault
+                    );
                     r!(op.rd) = v as i16 as i64 as u64;
                 }
                 Kind::Lw => {
-                    let v =
-                        mem!(op, mem.load_u32(r!(op.rs1).wrapping_add(imm)), TrapKind::LoadFault);
+                    let v = mem!(
+                        op,
+                        mem.load_u32(r!(op.rs1).wrapping_add(imm!())),
+                        TrapKind::LoadFault
+                    );
                     r!(op.rd) = sext32(v);
                 }
                 Kind::Ld => {
-                    r!(op.rd) =
-                        mem!(op, mem.load_u64(r!(op.rs1).wrapping_add(imm)), TrapKind::LoadFault);
+                    r!(op.rd) = mem!(
+                        op,
+                        mem.load_u64(r!(op.rs1).wrapping_add(imm!())),
+                        TrapKind::LoadFault
+                    );
                 }
                 Kind::Lbu => {
                     let v =
-                        mem!(op, mem.load_u8(r!(op.rs1).wrapping_add(imm)), TrapKind::LoadFault);
+                        mem!(op, mem.load_u8(r!(op.rs1).wrapping_add(imm!())), TrapKind::LoadFault);
                     r!(op.rd) = u64::from(v);
                 }
                 Kind::Lhu => {
-                    let v =
-                        mem!(op, mem.load_u16(r!(op.rs1).wrapping_add(imm)), TrapKind::LoadFault);
+                    let v = mem!(
+                        op,
+                        mem.load_u16(r!(op.rs1).wrapping_add(imm!())),
+                        TrapKind::LoadFault
+                    );
                     r!(op.rd) = u64::from(v);
                 }
                 Kind::Lwu => {
-                    let v =
-                        mem!(op, mem.load_u32(r!(op.rs1).wrapping_add(imm)), TrapKind::LoadFault);
+                    let v = mem!(
+                        op,
+                        mem.load_u32(r!(op.rs1).wrapping_add(imm!())),
+                        TrapKind::LoadFault
+                    );
                     r!(op.rd) = u64::from(v);
                 }
                 Kind::Sb => {
-                    let a = r!(op.rs1).wrapping_add(imm);
+                    let a = r!(op.rs1).wrapping_add(imm!());
                     mem!(op, mem.store_u8(a, r!(op.rs2) as u8), TrapKind::StoreFault);
                 }
                 Kind::Sh => {
-                    let a = r!(op.rs1).wrapping_add(imm);
+                    let a = r!(op.rs1).wrapping_add(imm!());
                     mem!(op, mem.store_u16(a, r!(op.rs2) as u16), TrapKind::StoreFault);
                 }
                 Kind::Sw => {
-                    let a = r!(op.rs1).wrapping_add(imm);
+                    let a = r!(op.rs1).wrapping_add(imm!());
                     mem!(op, mem.store_u32(a, r!(op.rs2) as u32), TrapKind::StoreFault);
                 }
                 Kind::Sd => {
-                    let a = r!(op.rs1).wrapping_add(imm);
+                    let a = r!(op.rs1).wrapping_add(imm!());
                     mem!(op, mem.store_u64(a, r!(op.rs2)), TrapKind::StoreFault);
                 }
-                Kind::Beq | Kind::Bne | Kind::Blt | Kind::Bge | Kind::Bltu | Kind::Bgeu => {
-                    let (a, b) = (r!(op.rs1), r!(op.rs2));
-                    let taken = match op.kind {
-                        Kind::Beq => a == b,
-                        Kind::Bne => a != b,
-                        Kind::Blt => (a as i64) < (b as i64),
-                        Kind::Bge => (a as i64) >= (b as i64),
-                        Kind::Bltu => a < b,
-                        _ => a >= b,
-                    };
-                    idx = if taken {
-                        idx.wrapping_add_signed(op.imm as isize)
-                    } else {
-                        idx.wrapping_add(usize::from(op.len))
-                    };
+                Kind::Beq => {
+                    idx = branch!(op, r!(op.rs1) == r!(op.rs2));
+                    continue 'block;
+                }
+                Kind::Bne => {
+                    idx = branch!(op, r!(op.rs1) != r!(op.rs2));
+                    continue 'block;
+                }
+                Kind::Blt => {
+                    idx = branch!(op, (r!(op.rs1) as i64) < (r!(op.rs2) as i64));
+                    continue 'block;
+                }
+                Kind::Bge => {
+                    idx = branch!(op, (r!(op.rs1) as i64) >= (r!(op.rs2) as i64));
+                    continue 'block;
+                }
+                Kind::Bltu => {
+                    idx = branch!(op, r!(op.rs1) < r!(op.rs2));
+                    continue 'block;
+                }
+                Kind::Bgeu => {
+                    idx = branch!(op, r!(op.rs1) >= r!(op.rs2));
                     continue 'block;
                 }
                 Kind::Jal => {
@@ -287,7 +321,7 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                     continue 'block;
                 }
                 Kind::Jalr => {
-                    let target = r!(op.rs1).wrapping_add(imm) & !1;
+                    let target = r!(op.rs1).wrapping_add(imm!()) & !1;
                     r!(op.rd) = code.pc_of(idx.wrapping_add(usize::from(op.len)));
                     match code.index_of(target) {
                         Some(i) => idx = i,
@@ -415,29 +449,34 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                     }
                 }
                 Kind::Flw => {
-                    let v =
-                        mem!(op, mem.load_u32(r!(op.rs1).wrapping_add(imm)), TrapKind::LoadFault);
+                    let v = mem!(
+                        op,
+                        mem.load_u32(r!(op.rs1).wrapping_add(imm!())),
+                        TrapKind::LoadFault
+                    );
                     fp.set(op.rd, crate::fpu::box_s(v));
                 }
                 Kind::Fld => {
-                    let v =
-                        mem!(op, mem.load_u64(r!(op.rs1).wrapping_add(imm)), TrapKind::LoadFault);
+                    let v = mem!(
+                        op,
+                        mem.load_u64(r!(op.rs1).wrapping_add(imm!())),
+                        TrapKind::LoadFault
+                    );
                     fp.set(op.rd, v);
                 }
                 Kind::Fsw => {
-                    let a = r!(op.rs1).wrapping_add(imm);
+                    let a = r!(op.rs1).wrapping_add(imm!());
                     mem!(op, mem.store_u32(a, fp.get(op.rs2) as u32), TrapKind::StoreFault);
                 }
                 Kind::Fsd => {
-                    let a = r!(op.rs1).wrapping_add(imm);
+                    let a = r!(op.rs1).wrapping_add(imm!());
                     mem!(op, mem.store_u64(a, fp.get(op.rs2)), TrapKind::StoreFault);
                 }
             }
             idx = idx.wrapping_add(usize::from(op.len));
-            op = match ops.get(idx) {
-                Some(&next) => next,
-                None => continue 'block,
-            };
+            // The successor of an op that does not end its block is always in the table (it
+            // ends with two block-ending sentinels); the fallback only keeps this check-free.
+            op = ops.get(idx).unwrap_or(&FETCH_FAULT);
         }
     }
 }
