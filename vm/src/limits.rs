@@ -19,8 +19,10 @@ pub const ELF_LOADS_MAX: usize = 16;
 pub const SYMBOLS_MAX: usize = 1 << 17;
 /// Longest symbol name kept (longer names are skipped, not truncated).
 pub const SYMBOL_NAME_BYTES_MAX: usize = 1024;
-/// Largest span of executable code (lowest to highest executable byte) decoded at load.
-pub const CODE_BYTES_MAX: u64 = 64 << 20;
+/// Largest span of executable segments (lowest to highest executable address). Only their file
+/// bytes are decoded (the zero fill is not), but the op table spans the whole range at 6 bytes
+/// per code byte: this bounds it at 96 MiB.
+pub const CODE_BYTES_MAX: u64 = 16 << 20;
 /// Longest straight-line block: fuel is charged per block, so this bounds how early a call can
 /// stop with `OutOfFuel` before its budget is fully used.
 pub const BLOCK_INSNS_MAX: u16 = 256;

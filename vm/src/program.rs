@@ -209,11 +209,17 @@ impl Program {
             mmap_max,
             stack_start,
         };
-        // Executable bytes padded with the segment's zero fill (bounded by CODE_BYTES_MAX).
+        // Executable file bytes plus two bytes of the zero fill, so a last instruction that
+        // straddles the end of the file decodes. The rest of the zero fill is not decoded: a jump
+        // there is a fetch fault (hardware would fault on the zeros too, as an illegal
+        // instruction), and a small file cannot make the loader decode megabytes of zeros.
         let mut exec_images: Vec<(u64, Vec<u8>)> = Vec::new();
         for s in &exec {
             let mut bytes = s.data.to_vec();
-            bytes.resize(usize::try_from(s.mem_bytes).unwrap_or(0).max(s.data.len()), 0);
+            let fill = usize::try_from(s.mem_bytes)
+                .unwrap_or(usize::MAX)
+                .min(s.data.len().saturating_add(2));
+            bytes.resize(fill.max(s.data.len()), 0);
             exec_images.push((s.vaddr, bytes));
         }
         let ranges: Vec<ExecRange<'_>> =

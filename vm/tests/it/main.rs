@@ -1,6 +1,7 @@
 //! Integration tests of `shardbox_vm`, one module per concern.
 
 mod asm;
+mod elf;
 mod fork;
 mod fpu_oracle;
 mod fpu_prop;
