@@ -244,8 +244,8 @@ impl Overlay {
     pub fn release(&mut self, pool: &PagePool) {
         for (_, p) in self.drain() {
             // SAFETY: `p` came from `Box::into_raw` and the overlay owned it (INVARIANT above);
-            // `drain` removed it, so it is released exactly once. Every TLB entry pointing at it
-            // is flushed by the memory module before the overlay releases pages.
+            // `drain` removed it, so it is released exactly once. The memory module flushes every
+            // TLB entry pointing at it first, or (in its `Drop`) is being destroyed with its TLB.
             let page = unsafe { Box::from_raw(p) };
             pool.put(page);
         }
