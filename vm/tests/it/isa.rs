@@ -396,3 +396,15 @@ fn reserved_rvc_encodings_are_illegal() {
     // Compressed FP loads decode to FP loads.
     assert_eq!(decode::decode32(rvc::expand(0x2588).unwrap(), 1).kind, Kind::Fld);
 }
+
+#[test]
+fn fence_and_fence_i_are_no_ops() {
+    // a0 = 1; fence rw,rw; fence.i; fence iorw,iorw; fence.tso; a0 += 1; ebreak
+    let code =
+        [addi(10, 0, 1), 0x0330_000f, 0x0000_100f, 0x0ff0_000f, 0x8330_000f, addi(10, 10, 1)];
+    let mut all = code.to_vec();
+    all.push(EBREAK);
+    let (out, x) = run_words(&all, &[], 100);
+    assert_eq!(out, Outcome::Trap { kind: TrapKind::Breakpoint, pc: asm::TEXT + 24 });
+    assert_eq!(x[10], 2);
+}

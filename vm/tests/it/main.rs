@@ -7,6 +7,7 @@ mod fpu_oracle;
 mod fpu_prop;
 mod fpu_qemu;
 mod guests;
+mod host;
 mod isa;
 mod linux;
 mod qemu_diff;
