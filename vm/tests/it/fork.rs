@@ -146,6 +146,7 @@ mod page_allocs {
 
     thread_local! {
         static BIG: Cell<u64> = const { Cell::new(0) };
+        static ALL: Cell<u64> = const { Cell::new(0) };
     }
 
     // SAFETY: forwards every call to `System` unchanged; only counts.
@@ -154,6 +155,7 @@ mod page_allocs {
             if layout.align() >= 4096 {
                 let _ = BIG.try_with(|c| c.set(c.get() + 1));
             }
+            let _ = ALL.try_with(|c| c.set(c.get() + 1));
             // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as is.
             unsafe { System.alloc(layout) }
         }
@@ -167,6 +169,11 @@ mod page_allocs {
     /// Page allocations made by this thread so far.
     pub fn big() -> u64 {
         BIG.with(Cell::get)
+    }
+
+    /// Heap allocations of any size made by this thread so far.
+    pub fn all() -> u64 {
+        ALL.with(Cell::get)
     }
 }
 
@@ -205,4 +212,36 @@ fn warm_forks_take_every_page_from_the_pool() {
     assert_eq!(pool.free(), owned, "no new page was allocated after warm-up");
     assert_eq!(page_allocs::big(), big, "no page came from the heap on the request path");
     pool.check_invariants();
+}
+
+#[test]
+fn a_warm_fork_that_writes_a_few_pages_allocates_nothing() {
+    let t = Template::new(
+        &elf("t-kernels"),
+        &Config::default(),
+        &[b"k"],
+        &[],
+        100_000_000,
+        &mut NullHost,
+    )
+    .expect("init");
+    let pool = PagePool::new(64);
+    let (touch, heap) = (t.symbol("touch").expect("touch"), t.symbol("heap").expect("heap"));
+    let request = |pool: &PagePool| {
+        let mut fork = t.fork(pool);
+        assert!(matches!(fork.call(touch, &[1], 10_000, &mut NullHost), Outcome::Returned(_)));
+        // Host-call malloc/memset/memcpy/free: heap metadata and blocks, a few more pages.
+        assert_eq!(
+            fork.call(heap, &[3], 100_000, &mut NullHost),
+            Outcome::Returned(3) /* 0 + 1 + 2 */
+        );
+        assert!((2..=8).contains(&fork.pages_owned()), "{} pages", fork.pages_owned());
+    };
+    request(&pool); // warm-up
+    let before = page_allocs::all();
+    for _ in 0..100 {
+        request(&pool);
+    }
+    assert_eq!(page_allocs::all(), before, "fork + calls + drop made heap allocations");
+    assert_eq!(pool.lent(), 0);
 }
