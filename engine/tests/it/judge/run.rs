@@ -119,6 +119,14 @@ fn every_error_has_its_status_and_a_json_string_body() {
             sonic_rs::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text()));
         assert!(text.contains(message), "{body:.200}: {text}");
     }
+    // A collector whose file cannot be created in the container (copy-in made a directory of
+    // its name): go-judge's 500 "container: <name>: ...".
+    let body =
+        format!(r#"{{"cmd":[{}]}}"#, sh_cmd("true", r#","copyIn":{"stdout/x":{"content":"x"}}"#));
+    let r = post_run(&mut c, &body);
+    assert_eq!(r.status, 500, "{}", r.text());
+    let text: String = sonic_rs::from_slice(&r.body).expect("a JSON string");
+    assert!(text.starts_with("container: stdout: "), "{text}");
     // More commands than the pool can ever hold (4 x parallelism 1).
     let five = format!(r#"{{"cmd":[{}]}}"#, vec![echo_cmd("x"); 5].join(","));
     let r = post_run(&mut c, &five);

@@ -69,10 +69,15 @@ fn a_mount_config_shapes_every_container() {
 /// Runs the binary with `args` and returns its exit code and stderr. It must exit by itself
 /// within the harness's patience; a server that starts anyway is killed and reported.
 fn refused(args: &[&str]) -> (Option<i32>, String) {
+    refused_with_env(args, &[])
+}
+
+fn refused_with_env(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_shardbox"))
         .args(["-http-addr", "127.0.0.1:0", "-parallelism", "1", "-pin-shards=false"])
         .args(["-cgroup-prefix", "shardbox-engine-test"])
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -149,4 +154,38 @@ fn pre_fork_defaults_to_one_container_per_shard() {
     );
     let _ = child.wait();
     assert_eq!((seen, settled), (3, 3), "zygote + 2 pre-forked containers");
+}
+
+#[test]
+fn a_pool_that_cannot_start_answers_internal_error() {
+    require_judge!();
+    // The pool's root directory lives under TMPDIR; under /proc it cannot be created. That is
+    // the machine's problem, not the configuration's: the server serves and every command of
+    // every run is an Internal Error saying why (go-judge's "failed to get environment").
+    let env = [("TMPDIR", "/proc/shardbox-no-such-dir")];
+    let server = super::Server {
+        binary: crate::harness::Binary::start_with_env(
+            &["-pre-fork", "1", "-cgroup-prefix", "shardbox-engine-test"],
+            &env,
+        ),
+    };
+    let mut c = server.client();
+    let body = format!(r#"{{"cmd":[{},{}]}}"#, sh_cmd("true", ""), sh_cmd("true", ""));
+    let r = post_run(&mut c, &body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = json(&r);
+    for i in 0..2 {
+        assert_eq!(super::field(&v, i, "status"), "Internal Error");
+        let error = super::field(&v, i, "error");
+        assert!(error.starts_with("failed to get environment: create root dir"), "{error}");
+    }
+    let config = json(&c.get("/config"));
+    assert!(config.get("runnerConfig").is_none(), "no runnerConfig without a pool");
+    assert_eq!(c.get("/file").status, 200, "the file store still works");
+    drop(c);
+    drop(server);
+    // With -no-fallback the same machine problem stops the start.
+    let (code, stderr) = refused_with_env(&["-no-fallback"], &env);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("create root dir"), "{stderr}");
 }
