@@ -8,9 +8,11 @@
 //! reaped: a judge's programs live for a millisecond and are never seen alive by a sample, but
 //! their CPU (and a one-shot sandbox's, such as `bwrap`) lands in the reaper's counters, so a
 //! judge is charged for the programs it runs, whichever process reaps them. [`CpuSample::since`]
-//! subtracts two samples over the pids present in both, so a worker that exits mid-run cannot
-//! make the delta negative (a child alive at the first sample and reaped before the second has
-//! its earlier CPU counted twice: negligible for short-lived programs).
+//! subtracts two samples: the growth of each pid present in both, plus all the CPU of a pid born
+//! in between (a judge may replace a container mid-run); a pid gone by the second sample is
+//! left out, so a worker that exits mid-run cannot make the delta negative (its reaper's
+//! `cutime` carries it; a child alive at the first sample and reaped before the second thus
+//! has its earlier CPU counted twice: negligible for short-lived programs).
 //! [`MachineCpu`] reads the first line of `/proc/stat` for the machine-wide busy and steal
 //! share of a window: on a shared VM the steal column says how far to trust a round.
 //!
@@ -80,14 +82,14 @@ pub struct CpuSample {
 }
 
 impl CpuSample {
-    /// CPU used between `earlier` and `self`, summed over the pids present in both.
+    /// CPU used between `earlier` and `self`: the growth of every pid present in both, plus
+    /// everything a pid born since `earlier` has used (a judge replaces containers mid-run).
     pub fn since(&self, earlier: &CpuSample) -> CpuTime {
         let (mut user, mut system) = (0u64, 0u64);
         for (pid, &(u, s)) in &self.ticks {
-            if let Some(&(u0, s0)) = earlier.ticks.get(pid) {
-                user += u.saturating_sub(u0);
-                system += s.saturating_sub(s0);
-            }
+            let (u0, s0) = earlier.ticks.get(pid).copied().unwrap_or((0, 0));
+            user += u.saturating_sub(u0);
+            system += s.saturating_sub(s0);
         }
         let ns_per_tick = 1_000_000_000 / rustix::param::clock_ticks_per_second().max(1);
         CpuTime { user_ns: user * ns_per_tick, system_ns: system * ns_per_tick }

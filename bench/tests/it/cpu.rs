@@ -110,3 +110,35 @@ fn reaped_children_are_charged_to_their_reaper() {
     root.wait().unwrap();
     assert!(used.total_ns() > 0, "the reaped child's CPU is charged to the root: {used:?}");
 }
+
+#[test]
+fn processes_born_during_the_window_are_charged_in_full() {
+    use std::os::unix::process::CommandExt as _;
+    // The spinning child is born after the first sample and still alive at the second: only
+    // its own counters carry its CPU (nobody has reaped it), and they must count in full.
+    let mut root = Command::new("sh")
+        .arg("-c")
+        .arg("sleep 0.3; (n=0; while [ $n -lt 20000000 ]; do n=$((n+1)); done) & wait")
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let group = rustix::process::Pid::from_raw(i32::try_from(root.id()).unwrap()).unwrap();
+    let set = ProcessSet::new(vec![root.id()]).unwrap();
+    let first = set.sample().unwrap();
+    let begin = Instant::now();
+    let (mut used, mut born) = (CpuTime::default(), 0);
+    while begin.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = set.sample().unwrap();
+        born = now.pids().filter(|p| !first.pids().any(|q| q == *p)).count();
+        used = now.since(&first);
+        // 100 ms: far more than the shell and its `sleep` use, so only the spinner gets here.
+        if born > 0 && used.total_ns() >= 100_000_000 {
+            break;
+        }
+    }
+    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    root.wait().unwrap();
+    assert!(born > 0, "the spinning child appeared");
+    assert!(used.total_ns() >= 100_000_000, "a process born in the window is charged: {used:?}");
+}
