@@ -44,6 +44,18 @@ pub fn descendants(root: u32) -> usize {
         .count()
 }
 
+/// The resident set of process `pid`, KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn count_entries(path: &str) -> usize {
     std::fs::read_dir(path).map(|rd| rd.count()).unwrap_or(0)
 }
@@ -161,6 +173,7 @@ fn a_thousand_runs_leave_nothing_behind() {
     run_mix(addr, 0..60);
     std::thread::sleep(Duration::from_millis(500));
     let before = snapshot(pid, &mut c);
+    let rss_before = rss_kib(pid);
     let t0 = Instant::now();
     run_mix(addr, 60..1060);
     let took = t0.elapsed();
@@ -173,8 +186,10 @@ fn a_thousand_runs_leave_nothing_behind() {
     }
     eprintln!(
         "    1000 mixed /run requests on 2 connections: {took:?} ({:.2} ms each); \
-         (procs, fds, mounts, cgroups, roots, files) before {before:?} after {after:?}",
-        took.as_secs_f64() * 1000.0 / 1000.0
+         (procs, fds, mounts, cgroups, roots, files) before {before:?} after {after:?}; \
+         server RSS {rss_before} KiB before, {} KiB after (printed, not asserted)",
+        took.as_secs_f64() * 1000.0 / 1000.0,
+        rss_kib(pid)
     );
     assert!(before[0] >= 5 && before[3] >= 4, "the counts see the containers: {before:?}");
     assert_eq!(before, after, "(procs, fds, mounts, cgroups, roots, files)");
