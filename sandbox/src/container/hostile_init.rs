@@ -207,3 +207,30 @@ fn an_init_that_dies_or_freezes_mid_run_is_bounded() {
     drop(c);
     t.join().unwrap();
 }
+
+#[test]
+fn a_start_time_in_the_future_does_not_defer_the_wall_limit() {
+    // A start time the host would add the wall limit to: u64::MAX saturates, so the limit
+    // would never fire and the worker would wait forever for an init that stays silent.
+    let started = encode(&Reply::Started { pid: 2, start_ns: u64::MAX });
+    let (mut c, t) = fake_init(move |req| match req {
+        Request::Exec(_) => (vec![(started.clone(), vec![])], Then::Serve),
+        _ => (vec![], Then::Serve),
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let runner = std::thread::spawn(move || {
+        let req = ExecRequest {
+            args: vec![b"/bin/true".to_vec()],
+            limits: ExecLimits { wall_time_ns: Some(10_000_000), ..ExecLimits::default() },
+            ..ExecRequest::default()
+        };
+        let r = c.run(&req, None);
+        let _ = tx.send(format!("{r:?}"));
+        drop(c);
+    });
+    let waited = Duration::from_millis(KILL_WAIT_MS_MAX + 5000);
+    let r = rx.recv_timeout(waited).expect("the wall limit never fired");
+    assert!(r.contains("Timeout"), "{r}");
+    runner.join().unwrap();
+    t.join().unwrap();
+}

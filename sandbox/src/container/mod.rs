@@ -347,7 +347,9 @@ impl Container {
         }
         let cpus = usable_cpus(self.config.machine_cpus, limits, cfg.enable_cpu_rate);
         let (start_ns, pid) = match self.request(&Request::Exec(spec), &fds, REPLY_WAIT_MS_MAX)? {
-            (Reply::Started { pid, start_ns }, _) => (start_ns, pid),
+            // The init's clock reading, capped at ours: a start in the future would push the
+            // wall deadline out of reach (an untrusted init must not be able to defer it).
+            (Reply::Started { pid, start_ns }, _) => (start_ns.min(sys::monotonic_ns()), pid),
             (Reply::ExecFailed { step, errno }, _) => {
                 return Err(ContainerError::Exec { step, errno, args0 });
             }
