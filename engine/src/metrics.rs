@@ -161,6 +161,11 @@ impl ShardMetrics {
         self.conns_accepted.get().saturating_sub(self.conns_closed.get())
     }
 
+    /// Responses counted, every status (the scrape: per-shard balance).
+    pub fn responses_total(&self) -> u64 {
+        self.responses.iter().map(Counter::get).fold(0, u64::wrapping_add)
+    }
+
     /// Responses counted with `status` (tests and the scrape).
     pub fn responses_with(&self, status: u16) -> u64 {
         self.responses[status_slot(status)].get()
@@ -321,6 +326,10 @@ impl MetricsRegistry {
                 "io_uring_enter calls that waited with no completion ready, per shard.",
             ),
             ("shardbox_shard_ring_completions_total", "Completions handled, per shard."),
+            (
+                "shardbox_shard_responses_total",
+                "Responses written, every status, per shard (balance of SO_REUSEPORT).",
+            ),
         ];
         for (family, (name, help)) in per_shard.into_iter().enumerate() {
             let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} counter");
@@ -329,7 +338,8 @@ impl MetricsRegistry {
                     0 => shard.loop_turns.get(),
                     1 => shard.ring_enters.get(),
                     2 => shard.ring_sleeps.get(),
-                    _ => shard.ring_completions.get(),
+                    3 => shard.ring_completions.get(),
+                    _ => shard.responses_total(),
                 };
                 let _ = writeln!(text, "{name}{{shard=\"{index}\"}} {value}");
             }
@@ -375,6 +385,8 @@ mod tests {
         assert!(text.contains("shardbox_http_responses_total{code=\"other\"} 1\n"));
         assert!(text.contains("shardbox_connections_open 4\n"));
         assert!(text.contains("shardbox_shard_connections_open{shard=\"0\"} 3\n"));
+        assert!(text.contains("shardbox_shard_responses_total{shard=\"0\"} 3\n"), "{text}");
+        assert!(text.contains("shardbox_shard_responses_total{shard=\"1\"} 3\n"), "{text}");
         assert!(text.contains("shardbox_shards 2\n"));
     }
 
