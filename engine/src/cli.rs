@@ -144,6 +144,14 @@ pub struct ServeArgs {
           default_value = "true", default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
     pub pin_shards: bool,
 
+    /// Scheduler time slice each shard thread asks for (Linux 6.12+; 100us..100ms, 0 = the
+    /// kernel's default). Short: a shard that wakes on a CPU busy with another task (a load
+    /// generator, a build, a judged program) may preempt it instead of waiting for that task's
+    /// slice to end. Its share of the CPU does not change.
+    #[arg(long = "shard-slice", env = "ES_SHARD_SLICE", default_value = "0", value_parser = parse_duration,
+          value_name = "DURATION")]
+    pub shard_slice: Duration,
+
     /// The judge's flags (containers, file store, workers).
     #[command(flatten)]
     pub judge: crate::judge::JudgeArgs,
@@ -251,6 +259,7 @@ impl ServeArgs {
             recv_buffer_bytes: self.recv_buffer_bytes,
             listen_backlog: self.listen_backlog,
             pin_shards: self.pin_shards,
+            shard_slice: self.shard_slice,
             handle_signals: true,
             routes: defaults.routes,
         })
@@ -380,6 +389,8 @@ mod tests {
         assert_eq!(config.write_timeout, defaults.write_timeout);
         assert_eq!(config.shutdown_timeout, defaults.shutdown_timeout);
         assert_eq!(config.body_bytes_max, defaults.body_bytes_max);
+        assert_eq!(config.pin_shards, defaults.pin_shards);
+        assert_eq!(config.shard_slice, defaults.shard_slice);
         assert!(config.addr.ip().is_loopback());
         assert_eq!(config.addr.port(), 5050);
         config.validate().expect("valid");
@@ -387,8 +398,9 @@ mod tests {
 
     #[test]
     fn subcommand_and_flags_coexist() {
-        let a = serve(&["serve", "-idle-timeout", "1m30s"]);
+        let a = serve(&["serve", "-idle-timeout", "1m30s", "-shard-slice", "250us"]);
         assert_eq!(a.idle_timeout, Duration::from_secs(90));
+        assert_eq!(a.shard_slice, Duration::from_micros(250));
         assert!(parse(args(&["-no-such-flag"])).is_err());
         assert!(parse(args(&["-parallelism", "x"])).is_err());
     }

@@ -54,6 +54,9 @@ pub struct ServerConfig {
     pub listen_backlog: i32,
     /// Pin shard `i` to the `i`-th allowed CPU.
     pub pin_shards: bool,
+    /// Scheduler time slice each shard thread asks for (Linux 6.12+ EEVDF custom slice,
+    /// `limits::SHARD_SLICE_MIN..=SHARD_SLICE_MAX`); zero (the default) leaves the kernel's.
+    pub shard_slice: Duration,
     /// Read SIGTERM/SIGINT through a signalfd and shut down gracefully (the binary does; an
     /// embedded server stopped through its `ShutdownHandle` need not).
     pub handle_signals: bool,
@@ -78,6 +81,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("body_bytes_max", &self.body_bytes_max)
             .field("recv_buffers", &self.recv_buffers)
             .field("recv_buffer_bytes", &self.recv_buffer_bytes)
+            .field("pin_shards", &self.pin_shards)
+            .field("shard_slice", &self.shard_slice)
             .finish_non_exhaustive()
     }
 }
@@ -161,6 +166,7 @@ impl Default for ServerConfig {
             recv_buffer_bytes: limits::RECV_BUFFER_BYTES_DEFAULT,
             listen_backlog: limits::LISTEN_BACKLOG,
             pin_shards: true,
+            shard_slice: Duration::ZERO,
             handle_signals: true,
             routes: Arc::new(crate::endpoints::builtin_routes),
         }
@@ -198,6 +204,15 @@ impl ServerConfig {
             ("shutdown-timeout", self.shutdown_timeout),
         ] {
             range(name, millis(value), min, max)?;
+        }
+        if !self.shard_slice.is_zero() {
+            let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+            range(
+                "shard-slice (ns)",
+                nanos(self.shard_slice),
+                nanos(limits::SHARD_SLICE_MIN),
+                nanos(limits::SHARD_SLICE_MAX),
+            )?;
         }
         range(
             "header-bytes-max",
@@ -315,6 +330,14 @@ mod tests {
         assert!(token("has space").is_err());
         assert!(token(&"x".repeat(limits::AUTH_TOKEN_BYTES_MAX)).is_ok());
         assert!(token(&"x".repeat(limits::AUTH_TOKEN_BYTES_MAX + 1)).is_err());
+        let slice = |d| ServerConfig { shard_slice: d, ..ServerConfig::default() }.validate();
+        let ns = Duration::from_nanos(1);
+        assert!(slice(Duration::ZERO).is_ok(), "zero: the kernel's default");
+        assert!(matches!(slice(limits::SHARD_SLICE_MIN - ns), Err(ConfigError::OutOfRange { .. })));
+        assert!(slice(limits::SHARD_SLICE_MIN).is_ok());
+        assert!(slice(limits::SHARD_SLICE_MAX - ns).is_ok());
+        assert!(slice(limits::SHARD_SLICE_MAX).is_ok());
+        assert!(matches!(slice(limits::SHARD_SLICE_MAX + ns), Err(ConfigError::OutOfRange { .. })));
     }
 
     #[test]

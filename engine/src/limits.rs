@@ -72,6 +72,15 @@ pub const TIMEOUT_MAX: Duration = Duration::from_secs(86_400);
 /// much; timeouts fire at most this late.
 pub const TIMER_SLACK: Duration = Duration::from_millis(5);
 
+/// Shortest scheduler slice a shard may ask for (`-shard-slice`; the kernel clamps
+/// `sched_runtime` to 0.1..100 ms). A short slice lets a shard that wakes on a CPU busy with
+/// another task run within about that long instead of after that task's whole slice (the
+/// kernel's default, 0.7 ms × (1 + log2 CPUs)). Off by default (zero): not yet shown to win
+/// here, see docs/architecture.md "Measured, and what was tried".
+pub const SHARD_SLICE_MIN: Duration = Duration::from_micros(100);
+/// Longest slice the kernel accepts.
+pub const SHARD_SLICE_MAX: Duration = Duration::from_millis(100);
+
 /// Default responses queued on one connection before it stops parsing pipelined requests.
 pub const PIPELINE_DEPTH_MAX: u32 = 128;
 /// Bytes of responses queued on one connection before it stops parsing pipelined requests.
@@ -127,6 +136,7 @@ const _: () = assert!(IDLE_TIMEOUT_DEFAULT.as_nanos() <= TIMEOUT_MAX.as_nanos())
 const _: () = assert!(HEADERS_STORAGE >= shardbox_http::limits::HEADERS_COUNT_MAX);
 const _: () = assert!(shardbox_http::limits::BODY_BYTES_MAX <= BODY_BYTES_LIMIT);
 const _: () = assert!(HEADERS_FAST_STORAGE <= HEADERS_STORAGE);
+const _: () = assert!(SHARD_SLICE_MIN.as_nanos() < SHARD_SLICE_MAX.as_nanos());
 
 /// Default number of judge jobs (`/run`, `/file` uploads and downloads) waiting for a worker;
 /// beyond it `/run` answers 503 "worker queue is full" (go-judge's queue holds 512).

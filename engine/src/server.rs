@@ -271,6 +271,18 @@ fn run_shard(
     {
         tracing::warn!(shard = index, cpu, %error, "could not pin shard");
     }
+    let slice_ns = u64::try_from(shared.config.shard_slice.as_nanos()).unwrap_or(u64::MAX);
+    if slice_ns > 0 {
+        match sys::set_sched_slice(slice_ns) {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(shard = index, "not SCHED_OTHER: scheduler slice left alone")
+            }
+            Err(error) => {
+                tracing::warn!(shard = index, %error, "could not set the shard's scheduler slice")
+            }
+        }
+    }
     let result = Shard::new(start).and_then(Shard::run);
     if let Err(error) = &result {
         tracing::error!(%error, "shard failed; stopping the server");

@@ -1,15 +1,16 @@
 //! Every system call the engine makes outside io_uring, each wrapped once.
 //!
-//! Main items: [`tcp_listener`] (one `SO_REUSEPORT` listener per shard), [`pin_current_thread`]
-//! and [`allowed_cpus`] (shard placement), [`block_shutdown_signals`] + [`shutdown_signalfd`]
-//! (SIGTERM/SIGINT read through the ring), [`eventfd`] + [`eventfd_signal`] (cross-thread
-//! wake-ups), [`raise_nofile_limit`], the clocks, and [`AnonMap`] (page-aligned anonymous memory
-//! for the provided-buffer ring).
+//! Main items: [`tcp_listener`] (one `SO_REUSEPORT` listener per shard), [`pin_current_thread`],
+//! [`allowed_cpus`] and [`set_sched_slice`] (shard placement and scheduling),
+//! [`block_shutdown_signals`] + [`shutdown_signalfd`] (SIGTERM/SIGINT read through the ring),
+//! [`eventfd`] + [`eventfd_signal`] (cross-thread wake-ups), [`raise_nofile_limit`], the clocks,
+//! and [`AnonMap`] (page-aligned anonymous memory for the provided-buffer ring).
 //!
 //! Each wrapper returns `io::Result`, takes `BorrowedFd` and returns `OwnedFd`; callers map the
 //! error to their own variant. The wrappers use rustix or nix; this is the only module of the
-//! crate allowed to name `libc::` (STYLE §6), and today it does not need to. The io_uring calls
-//! themselves live in [`crate::ring`], which owns the memory the kernel writes into.
+//! crate allowed to name `libc::` (STYLE §6), which it does only for `sched_getscheduler` and
+//! `sched_setattr` (neither rustix nor nix wraps them). The io_uring calls themselves live in
+//! [`crate::ring`], which owns the memory the kernel writes into.
 
 use std::io;
 use std::net::SocketAddr;
@@ -34,6 +35,41 @@ pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
     set.set(cpu);
     rustix::thread::sched_setaffinity(None, &set)?;
     Ok(())
+}
+
+/// Asks the scheduler for a short time slice for the calling thread (`sched_setattr` with
+/// `sched_runtime` under `SCHED_OTHER`, Linux 6.12+ EEVDF): a thread that mostly sleeps and
+/// then runs briefly gets an earlier virtual deadline when it wakes, so it preempts a CPU-bound
+/// task on its CPU instead of waiting for that task's slice to end. Its share of the CPU does
+/// not change. The kernel clamps `slice_ns` to 0.1..100 ms. Keeps the thread's nice value;
+/// does nothing (returns `Ok(false)`) when the thread is not `SCHED_OTHER`.
+pub fn set_sched_slice(slice_ns: u64) -> io::Result<bool> {
+    // SAFETY: sched_getscheduler(0) reads the calling thread's policy; no memory is passed.
+    let policy = unsafe { libc::sched_getscheduler(0) };
+    if policy == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    if policy != libc::SCHED_OTHER {
+        return Ok(false);
+    }
+    let nice = rustix::process::getpriority_process(None)?;
+    let attr = libc::sched_attr {
+        size: std::mem::size_of::<libc::sched_attr>() as u32,
+        sched_policy: libc::SCHED_OTHER as u32,
+        sched_flags: 0,
+        sched_nice: nice,
+        sched_priority: 0,
+        sched_runtime: slice_ns,
+        sched_deadline: 0,
+        sched_period: 0,
+    };
+    // SAFETY: sched_setattr(0 = this thread, attr, 0) reads `size` bytes of `attr`, a live,
+    // fully initialised `sched_attr` on this stack whose `size` is its own size.
+    let rc = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &raw const attr, 0u32) };
+    if rc == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(true)
 }
 
 /// Raises `RLIMIT_NOFILE` so that at least `wanted` descriptors can be open, as far as the

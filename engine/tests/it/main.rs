@@ -12,6 +12,7 @@ mod harness;
 mod judge;
 mod pipelining;
 mod routes;
+mod scheduling;
 mod shutdown;
 mod timeouts;
 mod vm_run;
