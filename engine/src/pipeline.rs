@@ -147,6 +147,16 @@ impl Shard {
             buf.clear();
         } else {
             buf.drain(..consumed.min(buf.len()));
+            // A large body grew the buffer: give the memory back now rather than when the
+            // connection closes, or every idle keep-alive connection (and every one waiting
+            // for a deferred handler) pins up to twice `body_bytes_max`.
+            if buf.capacity() > limits::POOLED_BUFFER_BYTES_MAX
+                && buf.len() <= limits::POOLED_BUFFER_BYTES_MAX
+            {
+                let mut small = Vec::with_capacity(buf.len().max(limits::CONN_BUFFER_BYTES));
+                small.extend_from_slice(&buf);
+                buf = small;
+            }
         }
         conn.inbuf = buf;
     }
@@ -235,7 +245,8 @@ impl Shard {
     fn put_body_back(&mut self, index: u32, mut body: Vec<u8>) {
         body.clear();
         let conn = self.conns.get_mut(index);
-        if conn.body.capacity() == 0 {
+        // Kept for the next chunked body unless it grew large (see `resume`).
+        if conn.body.capacity() == 0 && body.capacity() <= limits::POOLED_BUFFER_BYTES_MAX {
             conn.body = body;
         }
     }

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::harness::Client;
-use crate::judge::{echo_cmd, field, json, output, post_run, require_judge, sh_cmd, start};
+use crate::judge::{
+    echo_cmd, field, json, output, post_run, request, require_judge, sh_cmd, start,
+};
 
 /// A host directory for one test (outside every container), removed on drop.
 struct HostDir(PathBuf);
@@ -313,4 +315,46 @@ fn queued_bodies_are_bounded_in_bytes() {
         assert_eq!(r.status, want, "{}", r.text());
     }
     still_serves(&mut server.client());
+}
+
+/// Resident memory of a process, in MiB.
+fn rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS");
+    kib / 1024
+}
+
+/// A connection that once carried a large body must not keep its buffer while it idles
+/// (keep-alive, up to the idle timeout): otherwise every idle connection can pin up to
+/// `-body-bytes-max` (measured before the fix: eight idle connections after one 16 MiB body
+/// each held 128 MiB more).
+#[test]
+fn idle_connections_do_not_keep_large_buffers() {
+    require_judge!();
+    let server = start(&[]);
+    let body = format!(r#"{{"cmd":[]}}{}"#, " ".repeat(16 << 20));
+    let send = |c: &mut Client| {
+        let r = request(c, "POST", "/run", &[], body.as_bytes());
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(!r.closes(), "the connection stays open");
+    };
+    // Warm up, so the allocator's first large blocks are counted in the base.
+    for _ in 0..2 {
+        send(&mut server.client());
+    }
+    let pid = server.binary.child.id();
+    let base = rss_mib(pid);
+    let mut idle = Vec::new();
+    for _ in 0..8 {
+        let mut c = server.client();
+        send(&mut c);
+        idle.push(c);
+    }
+    let grown = rss_mib(pid).saturating_sub(base);
+    assert!(grown < 64, "8 idle connections hold {grown} MiB more (base {base} MiB)");
+    still_serves(&mut idle[0]);
 }
