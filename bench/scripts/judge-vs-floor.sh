@@ -78,6 +78,8 @@ cleanup() {
     for pid in "${pids[@]}"; do
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
+        # A floor stopped in the middle of a request leaves that request's work dir behind.
+        rm -rf "/dev/shm/judge-floor-$pid-"* "${TMPDIR:-/tmp}/judge-floor-$pid-"*
     done
     rm -rf "$work"
 }
