@@ -124,6 +124,12 @@ pub struct ServeArgs {
           value_name = "BYTES")]
     pub body_bytes_max: u64,
 
+    /// Bytes one shard's request bodies still arriving may hold in all; past it a new body
+    /// gets 503 and a close (a body alone is always allowed).
+    #[arg(long = "shard-bodies-bytes-max", env = "ES_SHARD_BODIES_BYTES_MAX",
+          default_value_t = limits::SHARD_BODIES_BYTES_DEFAULT, value_name = "BYTES")]
+    pub shard_bodies_bytes_max: u64,
+
     /// Provided receive buffers per shard (a power of two).
     #[arg(long = "recv-buffers", env = "ES_RECV_BUFFERS", default_value_t = limits::RECV_BUFFERS_DEFAULT,
           value_name = "N")]
@@ -255,6 +261,7 @@ impl ServeArgs {
             header_bytes_max: self.header_bytes_max,
             headers_count_max: self.headers_count_max,
             body_bytes_max: self.body_bytes_max,
+            shard_bodies_bytes_max: self.shard_bodies_bytes_max,
             recv_buffers: self.recv_buffers,
             recv_buffer_bytes: self.recv_buffer_bytes,
             listen_backlog: self.listen_backlog,

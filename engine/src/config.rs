@@ -46,6 +46,9 @@ pub struct ServerConfig {
     pub headers_count_max: usize,
     /// Largest request body in bytes (413 beyond).
     pub body_bytes_max: u64,
+    /// Bytes one shard's request bodies still arriving may hold in all (503 beyond; one body
+    /// alone is always allowed).
+    pub shard_bodies_bytes_max: u64,
     /// Provided receive buffers per shard (a power of two).
     pub recv_buffers: u32,
     /// Bytes per provided receive buffer.
@@ -79,6 +82,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("header_bytes_max", &self.header_bytes_max)
             .field("headers_count_max", &self.headers_count_max)
             .field("body_bytes_max", &self.body_bytes_max)
+            .field("shard_bodies_bytes_max", &self.shard_bodies_bytes_max)
             .field("recv_buffers", &self.recv_buffers)
             .field("recv_buffer_bytes", &self.recv_buffer_bytes)
             .field("pin_shards", &self.pin_shards)
@@ -162,6 +166,7 @@ impl Default for ServerConfig {
             header_bytes_max: shardbox_http::limits::HEADER_BYTES_MAX,
             headers_count_max: shardbox_http::limits::HEADERS_COUNT_MAX,
             body_bytes_max: shardbox_http::limits::BODY_BYTES_MAX,
+            shard_bodies_bytes_max: limits::SHARD_BODIES_BYTES_DEFAULT,
             recv_buffers: limits::RECV_BUFFERS_DEFAULT,
             recv_buffer_bytes: limits::RECV_BUFFER_BYTES_DEFAULT,
             listen_backlog: limits::LISTEN_BACKLOG,

@@ -140,6 +140,9 @@ pub(crate) struct Conn {
     pub(crate) wants_pause: bool,
     /// A `100 Continue` was sent for the request in progress.
     pub(crate) continue_sent: bool,
+    /// Bytes of the shard's body budget this connection's body in progress holds
+    /// ([`Conns::reserve_body`]).
+    pub(crate) body_reserved: u64,
     /// In the shard's flush list.
     pub(crate) dirty: bool,
     pub(crate) links: [TimerLink; 2],
@@ -169,6 +172,7 @@ impl Conn {
             recv_paused: false,
             wants_pause: false,
             continue_sent: false,
+            body_reserved: 0,
             dirty: false,
             links: [TimerLink::default(); 2],
         }
@@ -208,12 +212,47 @@ pub(crate) struct Conns {
     free: Vec<u32>,
     live: u32,
     max: u32,
+    /// Sum of every connection's `body_reserved`.
+    bodies_reserved: u64,
+    /// The shard's budget for bodies in progress (`-shard-bodies-bytes-max`).
+    bodies_max: u64,
 }
 
 impl Conns {
-    /// Room for `max` connections; slots are created as needed.
-    pub(crate) fn new(max: u32) -> Conns {
-        Conns { slots: Vec::new(), free: Vec::new(), live: 0, max }
+    /// Room for `max` connections; slots are created as needed. Bodies still arriving may
+    /// hold `bodies_max` bytes in all.
+    pub(crate) fn new(max: u32, bodies_max: u64) -> Conns {
+        Conns { slots: Vec::new(), free: Vec::new(), live: 0, max, bodies_reserved: 0, bodies_max }
+    }
+
+    /// Grows what the body in progress on `index` holds of the shard's budget to `bytes`.
+    /// `false` when that would pass the budget while other bodies hold part of it: each
+    /// connection's body is bounded (`body_bytes_max`), but without this their sum is not,
+    /// and a client trickling large bodies over many connections holds all of it. A body
+    /// alone is always allowed, so any valid request can still be sent.
+    pub(crate) fn reserve_body(&mut self, index: u32, bytes: u64) -> bool {
+        let held = self.slots[index as usize].body_reserved;
+        let more = bytes.saturating_sub(held);
+        let others = self.bodies_reserved - held;
+        if more > 0 && others > 0 && self.bodies_reserved.saturating_add(more) > self.bodies_max {
+            return false;
+        }
+        self.bodies_reserved += more;
+        self.slots[index as usize].body_reserved = held + more;
+        true
+    }
+
+    /// Gives back what the body on `index` held (it is complete, or the request failed).
+    pub(crate) fn release_body(&mut self, index: u32) {
+        let conn = &mut self.slots[index as usize];
+        self.bodies_reserved -= conn.body_reserved;
+        conn.body_reserved = 0;
+    }
+
+    /// Bytes reserved by bodies in progress.
+    #[cfg(test)]
+    pub(crate) fn bodies_reserved(&self) -> u64 {
+        self.bodies_reserved
     }
 
     /// Connections in use (open, lingering or closing).
@@ -256,6 +295,8 @@ impl Conns {
         assert!(conn.recv.is_none(), "releasing slot {index} with a recv in flight");
         assert!(conn.send.is_none(), "releasing slot {index} with a send in flight");
         assert!(conn.links.iter().all(|link| link.class().is_none()), "slot {index} has a timer");
+        self.bodies_reserved -= conn.body_reserved;
+        conn.body_reserved = 0;
         for buf in [&mut conn.inbuf, &mut conn.body, &mut conn.out] {
             buf.clear();
             if buf.capacity() > crate::limits::POOLED_BUFFER_BYTES_MAX {
@@ -292,6 +333,8 @@ impl Conns {
         assert_eq!(in_use, self.live as usize, "live count drifted");
         assert_eq!(self.free.len() + in_use, self.slots.len(), "free list and slots disagree");
         assert!(self.live <= self.max);
+        let reserved: u64 = self.slots.iter().map(|c| c.body_reserved).sum();
+        assert_eq!(reserved, self.bodies_reserved, "body reservations drifted");
     }
 }
 
@@ -305,13 +348,33 @@ impl LinkStore for Conns {
 mod tests {
     use super::*;
 
+    #[test]
+    fn body_reservations_are_bounded_and_given_back() {
+        let mut conns = Conns::new(3, 10);
+        let a = conns.open(fd()).expect("a").0;
+        let b = conns.open(fd()).expect("b").0;
+        assert!(conns.reserve_body(a, 25), "a body alone passes, even past the budget");
+        assert!(!conns.reserve_body(b, 1), "25 held: one more byte is refused");
+        conns.release_body(a);
+        assert!(conns.reserve_body(a, 4) && conns.reserve_body(a, 4), "growing to 4 twice");
+        assert_eq!(conns.bodies_reserved(), 4);
+        assert!(conns.reserve_body(b, 6), "4 + 6: the max itself");
+        assert!(!conns.reserve_body(b, 7), "4 + 7: max + 1");
+        assert!(conns.reserve_body(b, 5), "shrinking asks for nothing");
+        conns.check_invariants();
+        conns.get_mut(b).life = Life::Closing;
+        conns.release(b);
+        assert_eq!(conns.bodies_reserved(), 4, "a released slot gives its body back");
+        conns.check_invariants();
+    }
+
     fn fd() -> Rc<OwnedFd> {
         Rc::new(crate::sys::eventfd().expect("eventfd"))
     }
 
     #[test]
     fn slots_are_capped_and_reused_with_their_buffers() {
-        let mut conns = Conns::new(2);
+        let mut conns = Conns::new(2, u64::MAX);
         let (a, gen_a) = conns.open(fd()).expect("a");
         let (b, _) = conns.open(fd()).expect("b");
         assert_eq!(conns.open(fd()), Err(AtCapacity));
@@ -333,7 +396,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "send in flight")]
     fn a_slot_with_ops_in_flight_is_not_released() {
-        let mut conns = Conns::new(1);
+        let mut conns = Conns::new(1, u64::MAX);
         let (a, _) = conns.open(fd()).expect("a");
         let mut ring = crate::ring::Ring::new(crate::ring::RingConfig {
             sq_entries: 4,

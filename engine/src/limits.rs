@@ -100,6 +100,9 @@ pub const AUTH_TOKEN_BYTES_MAX: usize = 4096;
 
 /// Largest `-body-bytes-max` accepted (1 GiB): bodies are buffered in memory.
 pub const BODY_BYTES_LIMIT: u64 = 1 << 30;
+/// Default bytes one shard's request bodies still arriving may hold in all
+/// (`-shard-bodies-bytes-max`); past it a new large body gets 503 and a close.
+pub const SHARD_BODIES_BYTES_DEFAULT: u64 = 1 << 30;
 
 /// Header storage tried first on the stack for each request (retried with
 /// [`HEADERS_STORAGE`] when a request has more).

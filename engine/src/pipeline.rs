@@ -211,6 +211,9 @@ impl Shard {
                     self.dispatch(index, &request, &after[..length], head_len + length)
                 }
                 _ => {
+                    if !self.conns.reserve_body(index, length) {
+                        return self.bodies_over_budget(index, request.version);
+                    }
                     self.conns.get_mut(index).phase =
                         Phase::Body { head_len, framing: BodyFraming::Length(length) };
                     self.maybe_continue(index, &request);
@@ -228,6 +231,9 @@ impl Shard {
                         step
                     }
                     Ok((raw, false)) => {
+                        if !self.conns.reserve_body(index, raw as u64) {
+                            return self.bodies_over_budget(index, request.version);
+                        }
                         let framing = BodyFraming::Chunked { decoder, raw };
                         self.conns.get_mut(index).phase = Phase::Body { head_len, framing };
                         self.maybe_continue(index, &request);
@@ -308,7 +314,12 @@ impl Shard {
                     Ok((raw, true)) => {
                         (BodyFraming::Chunked { decoder, raw }, Some(head_len + raw))
                     }
-                    Ok((raw, false)) => (BodyFraming::Chunked { decoder, raw }, None),
+                    Ok((raw, false)) => {
+                        if !self.conns.reserve_body(index, raw as u64) {
+                            return self.bodies_over_budget(index, Version::Http11);
+                        }
+                        (BodyFraming::Chunked { decoder, raw }, None)
+                    }
                     Err(error) => {
                         self.fail(index, error.status(), error.reason(), Version::Http11);
                         return Step::Discard;
@@ -379,6 +390,13 @@ impl Shard {
         self.mark_dirty(index);
     }
 
+    /// Refuses a body that would take the shard's bodies in progress past their budget
+    /// ([`crate::conn::Conns::reserve_body`]): 503, then close.
+    fn bodies_over_budget(&mut self, index: u32, version: Version) -> Step {
+        self.fail(index, 503, "too many request bodies in progress; retry later", version);
+        Step::Discard
+    }
+
     /// Answers with an error and closes after lingering: the connection's framing is lost.
     pub(crate) fn fail(&mut self, index: u32, status: u16, reason: &str, version: Version) {
         if self.conns.get(index).close_after_flush {
@@ -390,6 +408,7 @@ impl Shard {
         conn.linger = true;
         conn.phase = Phase::Idle;
         conn.inbuf.clear();
+        self.conns.release_body(index);
         self.metrics.response(status);
         self.queued_response(index, false);
     }
@@ -403,6 +422,8 @@ impl Shard {
         consumed: usize,
     ) -> Step {
         self.conns.get_mut(index).phase = Phase::Idle;
+        // The body is complete: from here a handler's copy (and its own bounds) holds it.
+        self.conns.release_body(index);
         let keep_alive = request.keep_alive && !self.shutting_down;
         self.ensure_out(index);
         let route = self.router.find(request.path());

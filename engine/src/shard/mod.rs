@@ -194,7 +194,7 @@ impl Shard {
         Ok(Shard {
             index,
             reactor,
-            conns: Conns::new(config.shard_conns_max),
+            conns: Conns::new(config.shard_conns_max, config.shard_bodies_bytes_max),
             timers,
             router,
             info,

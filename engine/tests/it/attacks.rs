@@ -358,3 +358,42 @@ fn idle_connections_do_not_keep_large_buffers() {
     assert!(grown < 64, "8 idle connections hold {grown} MiB more (base {base} MiB)");
     still_serves(&mut idle[0]);
 }
+
+/// Bodies still arriving: each connection's is bounded by `-body-bytes-max`, but a client
+/// trickling large bodies over many connections held their sum (measured before the fix: 40
+/// connections with 15 MiB of a 16 MiB body each took the server from 60 to 684 MB). Past
+/// `-shard-bodies-bytes-max` a new body gets 503 at once; one body alone always passes.
+#[test]
+fn bodies_in_progress_are_bounded_per_shard() {
+    require_judge!();
+    let server = start(&["-shard-bodies-bytes-max", "8000000"]);
+    let head = |len: usize| {
+        format!("POST /run HTTP/1.1\r\nHost: t\r\nContent-Length: {len}\r\n\r\n").into_bytes()
+    };
+    let body = |len: usize| format!(r#"{{"cmd":[]}}{}"#, " ".repeat(len - 10)).into_bytes();
+    // A: 6 MB announced, 1 MB sent, then silence.
+    let mut a = server.client();
+    let a_body = body(6_000_000);
+    a.send(&head(a_body.len()));
+    a.send(&a_body[..1_000_000]);
+    std::thread::sleep(Duration::from_millis(200));
+    // B: 4 MB more would pass 8 MB: refused before its body is read.
+    let mut b = server.client();
+    b.send(&head(4_000_000));
+    let r = b.read_reply().expect("an answer without the body");
+    assert_eq!(r.status, 503, "{}", r.text());
+    // C: 1 MB fits beside A.
+    let mut c = server.client();
+    let r = request(&mut c, "POST", "/run", &[], &body(1_000_000));
+    assert_eq!(r.status, 400, "no cmd: {}", r.text());
+    // A completes; then a 4 MB body fits again.
+    a.send(&a_body[1_000_000..]);
+    let r = a.read_reply().expect("A's reply");
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = request(&mut c, "POST", "/run", &[], &body(4_000_000));
+    assert_eq!(r.status, 400, "{}", r.text());
+    // One body larger than the whole budget still passes when it is alone.
+    let r = request(&mut c, "POST", "/run", &[], &body(9_000_000));
+    assert_eq!(r.status, 400, "{}", r.text());
+    still_serves(&mut c);
+}
