@@ -123,6 +123,9 @@ pub struct ShardMetrics {
     pub ring_sleeps: Counter,
     /// Completions handled.
     pub ring_completions: Counter,
+    /// Kernel thread id of the shard's thread (0 until it starts), so a scrape can read what
+    /// the scheduler did with it.
+    thread_id: AtomicU64,
 }
 
 fn status_slot(status: u16) -> usize {
@@ -159,6 +162,21 @@ impl ShardMetrics {
     /// Connections open right now (accepted minus closed).
     pub fn conns_open(&self) -> u64 {
         self.conns_accepted.get().saturating_sub(self.conns_closed.get())
+    }
+
+    /// Records the kernel id of the shard's thread (called once, by that thread).
+    pub fn set_thread_id(&self, tid: u32) {
+        self.thread_id.store(u64::from(tid), Ordering::Relaxed);
+    }
+
+    /// The shard thread's time on a CPU and time runnable but waiting for one, in ns, from
+    /// the kernel (`None` before the shard starts or where the kernel does not tell).
+    pub fn sched_times_ns(&self) -> Option<(u64, u64)> {
+        let tid = u32::try_from(self.thread_id.load(Ordering::Relaxed)).ok()?;
+        if tid == 0 {
+            return None;
+        }
+        crate::sys::thread_sched_times(tid)
     }
 
     /// Responses counted, every status (the scrape: per-shard balance).
@@ -344,6 +362,23 @@ impl MetricsRegistry {
                 let _ = writeln!(text, "{name}{{shard=\"{index}\"}} {value}");
             }
         }
+        let sched: Vec<Option<(u64, u64)>> =
+            self.shards.iter().map(|shard| shard.sched_times_ns()).collect();
+        let sched_families = [
+            ("shardbox_shard_cpu_seconds_total", "Time the shard's thread ran on a CPU."),
+            (
+                "shardbox_shard_runqueue_wait_seconds_total",
+                "Time the shard's thread was runnable but waiting for a CPU (other tasks on it).",
+            ),
+        ];
+        for (family, (name, help)) in sched_families.into_iter().enumerate() {
+            let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} counter");
+            for (index, times) in sched.iter().enumerate() {
+                let Some((on_cpu_ns, waiting_ns)) = *times else { continue };
+                let ns = if family == 0 { on_cpu_ns } else { waiting_ns };
+                let _ = writeln!(text, "{name}{{shard=\"{index}\"}} {}", ns as f64 / 1e9);
+            }
+        }
         gauge(
             text,
             "shardbox_shards",
@@ -388,6 +423,25 @@ mod tests {
         assert!(text.contains("shardbox_shard_responses_total{shard=\"0\"} 3\n"), "{text}");
         assert!(text.contains("shardbox_shard_responses_total{shard=\"1\"} 3\n"), "{text}");
         assert!(text.contains("shardbox_shards 2\n"));
+    }
+
+    #[test]
+    fn scheduler_times_come_from_the_shard_thread() {
+        let (registry, a, _) = registry();
+        let without = render(&registry);
+        assert!(!without.contains("shardbox_shard_cpu_seconds_total{"), "{without}");
+        a.set_thread_id(crate::sys::thread_id());
+        // Sleeping makes the kernel account the time this thread has run so far.
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        let Some((on_cpu_ns, _)) = a.sched_times_ns() else {
+            println!("SKIP: no /proc/self/task/<tid>/schedstat on this kernel (CONFIG_SCHED_INFO)");
+            return;
+        };
+        assert!(on_cpu_ns > 0, "this thread has run");
+        let text = render(&registry);
+        assert!(text.contains("shardbox_shard_cpu_seconds_total{shard=\"0\"} "), "{text}");
+        assert!(text.contains("shardbox_shard_runqueue_wait_seconds_total{shard=\"0\"} "));
+        assert!(!text.contains("shardbox_shard_cpu_seconds_total{shard=\"1\"}"), "not started");
     }
 
     #[test]

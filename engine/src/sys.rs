@@ -72,6 +72,22 @@ pub fn set_sched_slice(slice_ns: u64) -> io::Result<bool> {
     Ok(true)
 }
 
+/// The calling thread's kernel id (`gettid`).
+pub fn thread_id() -> u32 {
+    rustix::thread::gettid().as_raw_nonzero().get().unsigned_abs()
+}
+
+/// What the scheduler says about thread `tid` of this process
+/// (`/proc/self/task/<tid>/schedstat`, Linux `CONFIG_SCHED_INFO`): nanoseconds on a CPU and
+/// nanoseconds runnable but waiting for one. `None` when the file is missing or malformed.
+pub fn thread_sched_times(tid: u32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+    let mut fields = text.split_ascii_whitespace().map(str::parse::<u64>);
+    let on_cpu_ns = fields.next()?.ok()?;
+    let waiting_ns = fields.next()?.ok()?;
+    Some((on_cpu_ns, waiting_ns))
+}
+
 /// Raises `RLIMIT_NOFILE` so that at least `wanted` descriptors can be open, as far as the
 /// process may (root may raise the hard limit too). Returns the soft limit in force afterwards.
 pub fn raise_nofile_limit(wanted: u64) -> io::Result<u64> {

@@ -154,6 +154,7 @@ impl Shard {
     /// submits to it).
     pub(crate) fn new(start: ShardStart) -> Result<Shard, ShardError> {
         let ShardStart { index, listener, wake_fd, signal_fd, shared, metrics } = start;
+        metrics.set_thread_id(sys::thread_id());
         let config = &shared.config;
         let ring_config = crate::ring::RingConfig {
             // CQ = 4..8x SQ: a loop iteration submits far fewer ops than are in flight.

@@ -52,6 +52,15 @@ fn metrics_count_what_happened() {
     assert!(text.contains("shardbox_connections_open 1\n"));
     assert!(text.contains("shardbox_http_request_duration_seconds_count "));
     assert!(text.contains("# TYPE shardbox_http_request_duration_seconds histogram"));
+    // The shard answering counts its own responses (3 + 1 so far), and, where the kernel keeps
+    // per-thread schedstat, what the scheduler did with its thread.
+    assert!(text.contains("shardbox_shard_responses_total{shard=\"0\"} 4\n"), "{text}");
+    if std::path::Path::new("/proc/thread-self/schedstat").exists() {
+        assert!(text.contains("shardbox_shard_cpu_seconds_total{shard=\"0\"} "), "{text}");
+        assert!(text.contains("shardbox_shard_runqueue_wait_seconds_total{shard=\"0\"} "));
+    } else {
+        println!("SKIP scheduler series: no /proc/thread-self/schedstat (CONFIG_SCHED_INFO)");
+    }
     server.stop().expect("clean stop");
 }
 
