@@ -76,7 +76,14 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
     let x = &mut cpu.x;
     let fp = &mut cpu.fp;
     let mut left = *fuel;
-    let mut instret = cpu.instret;
+    // Within one `run` only instructions spend fuel, so the instructions retired so far are
+    // `base + fuel_in - left` (blocks are charged in full, traps refund): no counter per block.
+    let (base, fuel_in) = (cpu.instret, *fuel);
+    macro_rules! instret {
+        () => {
+            base.wrapping_add(fuel_in.wrapping_sub(left))
+        };
+    }
 
     macro_rules! r {
         ($i:expr) => {
@@ -87,10 +94,9 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
     macro_rules! leave {
         ($op:expr, $exit:expr) => {{
             left += u64::from($op.blk);
-            instret -= u64::from($op.blk);
             cpu.pc = code.pc_of(idx);
             *fuel = left;
-            cpu.instret = instret;
+            cpu.instret = instret!();
             return $exit;
         }};
     }
@@ -135,7 +141,7 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
         let Some(first) = ops.get(idx) else {
             cpu.pc = code.pc_of(idx);
             *fuel = left;
-            cpu.instret = instret;
+            cpu.instret = instret!();
             return Exit::Trap(TrapKind::FetchFault);
         };
         let mut op: &Op = if first.kind == Kind::Split {
@@ -147,11 +153,10 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
         if blk > left {
             cpu.pc = code.pc_of(idx);
             *fuel = left;
-            cpu.instret = instret;
+            cpu.instret = instret!();
             return Exit::OutOfFuel;
         }
         left -= blk;
-        instret += blk;
         loop {
             macro_rules! imm {
                 () => {
@@ -328,7 +333,7 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                         None => {
                             cpu.pc = target;
                             *fuel = left;
-                            cpu.instret = instret;
+                            cpu.instret = instret!();
                             return Exit::Trap(TrapKind::FetchFault);
                         }
                     }
@@ -337,7 +342,7 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                 Kind::Ecall => {
                     cpu.pc = code.pc_of(idx);
                     *fuel = left;
-                    cpu.instret = instret;
+                    cpu.instret = instret!();
                     return Exit::Ecall;
                 }
                 Kind::Ebreak => leave!(op, Exit::Trap(TrapKind::Breakpoint)),
@@ -354,7 +359,7 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                 | Kind::Csrrsi
                 | Kind::Csrrci => {
                     // Instructions retired before this one: the block was charged in full.
-                    let retired = instret - u64::from(op.blk);
+                    let retired = instret!() - u64::from(op.blk);
                     let Some(old) = csr_read(op.imm, fp, retired) else {
                         leave!(op, Exit::Trap(TrapKind::IllegalInstruction(0)));
                     };
