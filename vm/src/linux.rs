@@ -228,13 +228,17 @@ fn read(
     if !charge_bytes(fuel, n) {
         return Err(OUT_OF_FUEL);
     }
-    let mut tmp = vec![0u8; usize::try_from(n).unwrap_or(0)];
-    let got = host.read(0, &mut tmp);
+    // One host read into a stack buffer (no heap allocation per call): at most a page per
+    // call, a short read as Linux allows; callers loop.
+    let mut chunk = [0u8; 4096];
+    let len = usize::try_from(n).unwrap_or(usize::MAX).min(chunk.len());
+    let part = chunk.get_mut(..len).unwrap_or_default();
+    let got = host.read(0, part);
     if got < 0 {
         return Err(got.unsigned_abs());
     }
-    let got = usize::try_from(got).unwrap_or(0).min(tmp.len());
-    vm.mem.write_bytes(buf, tmp.get(..got).unwrap_or_default()).map_err(fault)?;
+    let got = usize::try_from(got).unwrap_or(0).min(len);
+    vm.mem.write_bytes(buf, part.get(..got).unwrap_or_default()).map_err(fault)?;
     Ok(got as u64)
 }
 
@@ -250,9 +254,16 @@ fn getrandom(
     if !charge_bytes(fuel, n) {
         return Err(OUT_OF_FUEL);
     }
-    let mut tmp = vec![0u8; usize::try_from(n).unwrap_or(0)];
-    host.random(&mut tmp);
-    vm.mem.write_bytes(buf, &tmp).map_err(fault)?;
+    // Filled through a stack buffer, one host call per 4 KiB: no heap allocation per call.
+    let mut chunk = [0u8; 4096];
+    let mut done = 0u64;
+    while done < n {
+        let len = usize::try_from(n - done).unwrap_or(usize::MAX).min(chunk.len());
+        let part = chunk.get_mut(..len).unwrap_or_default();
+        host.random(part);
+        vm.mem.write_bytes(buf.wrapping_add(done), part).map_err(fault)?;
+        done = done.saturating_add(len as u64);
+    }
     Ok(n)
 }
 
