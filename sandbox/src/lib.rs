@@ -40,6 +40,9 @@ pub mod limits;
 pub mod model;
 pub mod mounts;
 pub mod pool;
+#[cfg(any(test, feature = "props"))]
+#[doc(hidden)]
+pub mod props;
 pub mod protocol;
 pub mod result;
 pub mod run;

@@ -1,13 +1,14 @@
-//! Property tests of the request model and the result encoder over generated hostile input:
-//! `Request::parse` never panics on arbitrary bytes or on schema-shaped JSON with random keys
-//! (any case), types and values, and every request it accepts satisfies the invariants the run
-//! orchestration relies on; `write_json_string` turns any bytes into a JSON string that parses
-//! back, never carries a raw `<`, `>` or `&`, and keeps valid UTF-8 exactly.
+//! Property tests of the request model and the result encoder over generated hostile input,
+//! through the property functions of `crate::props` (the fuzz target's): `Request::parse` never
+//! panics on arbitrary bytes or on schema-shaped JSON with random keys (any case), types and
+//! values, and every request it accepts satisfies the invariants the run orchestration relies
+//! on; `write_json_string` turns any bytes into a JSON string that parses back. Also replays the
+//! committed fuzz corpus (`fuzz/corpus/judge_request/`).
 
 use proptest::prelude::*;
 
 use super::*;
-use crate::limits::{CMDS_MAX, FILES_MAX, PIPE_MAPPINGS_MAX};
+use crate::props::{check_invariants, check_json_string, check_request};
 
 /// Keys of the schema (and a few unknown ones), in random letter case.
 fn key() -> impl Strategy<Value = String> {
@@ -102,40 +103,12 @@ fn value() -> impl Strategy<Value = String> {
     })
 }
 
-/// What the orchestration relies on for an accepted request.
-fn check_invariants(r: &Request) {
-    assert!(!r.cmds.is_empty() && r.cmds.len() <= CMDS_MAX);
-    assert!(r.pipes.len() <= PIPE_MAPPINGS_MAX);
-    if r.cmds.len() == 1 {
-        assert!(r.pipes.is_empty(), "one command ignores pipeMapping");
-    }
-    for c in &r.cmds {
-        assert!(!c.args.is_empty(), "argv[0] exists");
-        assert!(c.files.len() <= FILES_MAX);
-        assert!(c.files.iter().all(Option::is_some), "no null slot is left");
-        assert!(c.copy_out_max_bytes > 0);
-        for f in c.files.iter().flatten() {
-            if let CmdFile::Pipe(k) = f {
-                assert!(*k < r.pipes.len(), "a pipe slot names a pipe");
-            }
-        }
-    }
-    for (k, p) in r.pipes.iter().enumerate() {
-        for end in [&p.writer, &p.reader] {
-            let slot = r.cmds.get(end.cmd).and_then(|c| c.files.get(end.fd));
-            assert_eq!(slot, Some(&Some(CmdFile::Pipe(k))), "pipe {k} owns its slots");
-        }
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_bytes_never_panic(body in prop::collection::vec(any::<u8>(), 0..256)) {
-        if let Ok(r) = Request::parse(&body, &ParseOptions::default()) {
-            check_invariants(&r);
-        }
+        check_request(&body);
     }
 
     #[test]
@@ -176,16 +149,26 @@ proptest! {
 
     #[test]
     fn any_bytes_encode_to_a_json_string(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
-        let mut out = Vec::new();
-        crate::result::write_json_string(&mut out, &bytes);
-        prop_assert!(!out.iter().any(|b| matches!(b, b'<' | b'>' | b'&')), "Go escapes HTML");
-        let back: String = sonic_rs::from_slice(&out).map_err(|e| {
-            TestCaseError::fail(format!("{e}: {}", String::from_utf8_lossy(&out)))
-        })?;
-        if let Ok(text) = std::str::from_utf8(&bytes) {
-            prop_assert_eq!(back.as_str(), text);
-        } else {
-            prop_assert!(back.contains(char::REPLACEMENT_CHARACTER), "invalid UTF-8 is replaced");
-        }
+        check_json_string(&bytes);
     }
+}
+
+#[test]
+fn judge_request_corpus_holds_the_properties() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/judge_request");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "corpus {} has only {} files", dir.display(), files.len());
+    let mut accepted = 0;
+    for f in &files {
+        let data = std::fs::read(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        check_request(&data);
+        check_json_string(&data);
+        accepted += usize::from(Request::parse(&data, &ParseOptions::default()).is_ok());
+    }
+    assert!(accepted >= 5, "the seeds include valid requests: {accepted} of {}", files.len());
 }
