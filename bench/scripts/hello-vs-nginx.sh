@@ -161,15 +161,25 @@ sed -i "s|$work|/tmp/hello-vs-nginx.XXXXXX|g" "$OUT/nginx.conf"
 # commands short and valid in any checkout.
 rel_out=${OUT#"$root"/}
 rel_bench=${BENCH#"$root"/}
+# shardbox's per-shard counters (responses, ring sleeps, CPU and run-queue wait per shard
+# thread) before and after each scenario, so the run records how the shards shared the work
+# and whether one waited for its CPU. Subtract the two files to get the scenario's share.
+shard_metrics() { # file
+    curl -s --max-time 5 "http://127.0.0.1:$SHARDBOX_PORT/metrics" | grep -E '^shardbox_shard' >"$1" || true
+}
 compare() { # scenario depth
     say "compare: $1"
+    shard_metrics "$OUT/shardbox-shards-before-$1.txt"
+    local status=0
     timeout 900 "$rel_bench" compare \
         --target "shardbox=http://127.0.0.1:$SHARDBOX_PORT/hello" \
         --target "nginx=http://127.0.0.1:$NGINX_PORT/hello" \
         --pid "shardbox=$shardbox_pid" --pid "nginx=$nginx_pid" \
         --baseline nginx --rounds "$ROUNDS" --scenario "$1" \
         -c "$CONNECTIONS" -d "$2" -t "$THREADS" --warmup "$WARMUP" --duration "$DURATION" \
-        --csv "$rel_out/raw.csv" --summary "$rel_out/summary.md"
+        --csv "$rel_out/raw.csv" --summary "$rel_out/summary.md" || status=$?
+    shard_metrics "$OUT/shardbox-shards-after-$1.txt"
+    return "$status"
 }
 rc=0
 compare "keepalive-c$CONNECTIONS" 1 || rc=$?
@@ -195,7 +205,8 @@ compare "pipelined-c$CONNECTIONS-d$DEPTH" "$DEPTH" || rc=$?
     tr -d '\r' <"$work/nginx.head"
     echo '```'
     echo
-    echo "Files: \`raw.csv\` (one row per run: every round of every target), \`summary.md\` (medians and ratios)."
+    echo "Files: \`raw.csv\` (one row per run: every round of every target), \`summary.md\` (medians and ratios),"
+    echo "\`shardbox-shards-{before,after}-<scenario>.txt\` (shardbox's per-shard /metrics series around each scenario)."
 } >"$OUT/README.md"
 
 say "results in $OUT"
