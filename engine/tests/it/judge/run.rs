@@ -283,3 +283,35 @@ fn a_pool_busy_past_its_wait_answers_503() {
     let v = json(&post_run(&mut c, &format!(r#"{{"cmd":[{}]}}"#, echo_cmd("free"))));
     assert_eq!(output(&v, 0, "stdout"), "free\n");
 }
+
+#[test]
+fn multi_command_requests_share_a_small_pool_without_deadlock() {
+    require_judge!();
+    // Four containers, four workers, four clients each sending three-command requests: only
+    // one such request fits at a time, and a request holding part of what it needs must not
+    // block another (containers are taken all or none), so every request completes.
+    let server = start(&["-containers-max", "4", "-pre-fork", "4", "-judge-workers", "4"]);
+    let addr = server.binary.addr;
+    let t0 = Instant::now();
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let mut c = Client::connect(addr);
+                for j in 0..3 {
+                    let cmds: Vec<String> =
+                        (0..3).map(|k| echo_cmd(&format!("{i}-{j}-{k}"))).collect();
+                    let r = post_run(&mut c, &format!(r#"{{"cmd":[{}]}}"#, cmds.join(",")));
+                    assert_eq!(r.status, 200, "{i}-{j}: {}", r.text());
+                    let v = json(&r);
+                    for k in 0..3 {
+                        assert_eq!(output(&v, k, "stdout"), format!("{i}-{j}-{k}\n"));
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("client thread");
+    }
+    eprintln!("    12 three-command requests over a pool of 4: {:?}", t0.elapsed());
+}
