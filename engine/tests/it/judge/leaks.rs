@@ -60,22 +60,27 @@ fn count_entries(path: &str) -> usize {
     std::fs::read_dir(path).map(|rd| rd.count()).unwrap_or(0)
 }
 
-/// Directories under every cgroup hierarchy whose path contains [`PREFIX`] (depth-limited).
-fn cgroups() -> usize {
-    fn walk(d: &Path, depth: u32, inside: bool) -> usize {
-        if depth == 0 {
-            return 0;
-        }
+/// The cgroup directories of server `pid` under `prefix` in every hierarchy: its instance
+/// directories (`<prefix>/<pid>-...`) and everything below them. Other worktrees may run this
+/// test at the same time with the same prefix: their instances are not counted.
+pub fn cgroups_of(pid: u32, prefix: &str) -> usize {
+    fn walk(d: &Path) -> usize {
         let Ok(rd) = std::fs::read_dir(d) else { return 0 };
         rd.flatten()
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| {
-                let here = inside || e.file_name().to_string_lossy() == PREFIX;
-                usize::from(here) + walk(&e.path(), depth - 1, here)
-            })
+            .map(|e| 1 + walk(&e.path()))
             .sum()
     }
-    walk(Path::new("/sys/fs/cgroup"), 5, false)
+    let own = format!("{pid}-");
+    std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|h| std::fs::read_dir(h.path().join(prefix)).into_iter().flatten().flatten())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&own))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| 1 + walk(&e.path()))
+        .sum()
 }
 
 /// Everything a leak would grow, for the server process `pid`.
@@ -85,7 +90,7 @@ fn snapshot(pid: u32, c: &mut Client) -> [usize; 6] {
         descendants(pid),
         count_entries(&format!("/proc/{pid}/fd")),
         std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).map_or(0, |m| m.lines().count()),
-        cgroups(),
+        cgroups_of(pid, PREFIX),
         count_entries(
             &std::env::temp_dir().join(format!("shardbox-root-{pid}/0")).display().to_string(),
         ),
@@ -213,15 +218,7 @@ fn shutdown_finishes_a_run_in_flight_and_leaves_nothing() {
     std::thread::sleep(Duration::from_millis(300));
     let root = std::env::temp_dir().join(format!("shardbox-root-{pid}"));
     assert!(root.exists(), "the pool's root directory exists while running");
-    let cgroup_dirs = |name: &str| {
-        std::fs::read_dir("/sys/fs/cgroup")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|h| count_entries(&h.path().join(name).display().to_string()))
-            .sum::<usize>()
-    };
-    assert!(cgroup_dirs(SHUTDOWN_PREFIX) > 0, "instance cgroups exist while running");
+    assert!(cgroups_of(pid, SHUTDOWN_PREFIX) > 0, "instance cgroups exist while running");
     server.binary.signal(nix::sys::signal::Signal::SIGTERM);
     let r = c.read_reply().expect("the run in flight is answered");
     assert_eq!(r.status, 200, "{}", r.text());
@@ -240,18 +237,6 @@ fn shutdown_finishes_a_run_in_flight_and_leaves_nothing() {
     // every instance cgroup removed (the prefix directory itself may stay, empty of them).
     assert_eq!(descendants(pid), 0);
     assert!(!root.exists(), "{} left", root.display());
-    let leftover: usize = std::fs::read_dir("/sys/fs/cgroup")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|h| {
-            std::fs::read_dir(h.path().join(SHUTDOWN_PREFIX))
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .count()
-        })
-        .sum();
+    let leftover = cgroups_of(pid, SHUTDOWN_PREFIX);
     assert_eq!(leftover, 0, "instance cgroups left under {SHUTDOWN_PREFIX}");
 }
