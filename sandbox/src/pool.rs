@@ -270,6 +270,9 @@ impl Inner {
     }
 
     fn put(&self, mut c: Container) {
+        if let Some(root) = &self.cgroups {
+            root.sweep();
+        }
         let ok = !c.is_broken() && c.reset().is_ok();
         if ok {
             c.check_invariants();

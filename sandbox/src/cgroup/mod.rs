@@ -13,6 +13,11 @@
 //!   [`Cgroup::usage`] reads them back, [`Cgroup::cpu_ns`] is the cheap read for the CPU timer.
 //!   Programs join it before exec by writing `0` to the `cgroup.procs` fds that
 //!   [`Cgroup::procs_files`] opens (the init keeps them).
+//! - [`Graveyard`]: directories whose removal has to wait. A killed process leaves its cgroup
+//!   asynchronously, and on a loaded machine that can outlast the wait in [`Cgroup::remove`];
+//!   such a directory (and that of any [`Cgroup`] dropped without `remove`) is buried and
+//!   retried by [`CgroupRoot::sweep`] (the pool calls it after each run), and at the latest
+//!   when the root drops, so no directory outlives the server.
 //!
 //! v2 note: controllers can be enabled under our cgroup only if it holds no process (the "no
 //! internal processes" rule). Run shardbox in a delegated cgroup of its own (e.g. a systemd unit
@@ -28,6 +33,7 @@ use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::limits::CGROUP_FILE_BYTES_MAX;
 use detect::Layout;
@@ -169,6 +175,42 @@ fn instance_alive(name: &str) -> bool {
     }
 }
 
+/// Kills the processes listed in `dir/cgroup.procs`.
+fn kill_members(dir: &Path) {
+    if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+        for pid in procs.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+            let _ = crate::sys::proc::kill(pid, crate::sys::signal::SIGKILL);
+        }
+    }
+}
+
+/// Directories of cgroups that could not be removed yet, shared by a [`CgroupRoot`] and the
+/// [`Cgroup`]s created under it.
+#[derive(Debug, Default, Clone)]
+pub struct Graveyard(Arc<Mutex<Vec<PathBuf>>>);
+
+impl Graveyard {
+    fn bury(&self, dir: PathBuf) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(dir);
+    }
+
+    /// One removal attempt per buried directory (killing what is still inside); keeps those
+    /// still busy. Returns how many remain.
+    fn sweep(&self) -> usize {
+        let mut dirs = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if !dirs.is_empty() {
+            dirs.retain(|dir| {
+                kill_members(dir);
+                match std::fs::remove_dir(dir) {
+                    Ok(()) => false,
+                    Err(e) => e.kind() != io::ErrorKind::NotFound,
+                }
+            });
+        }
+        dirs.len()
+    }
+}
+
 /// Removes a cgroup directory tree bottom-up, killing processes still inside (stale leftovers).
 fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
     if let Ok(rd) = std::fs::read_dir(dir) {
@@ -178,11 +220,7 @@ fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
             }
         }
     }
-    if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
-        for pid in procs.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
-            let _ = crate::sys::proc::kill(pid, crate::sys::signal::SIGKILL);
-        }
-    }
+    kill_members(dir);
     // A killed process leaves the cgroup asynchronously: retry briefly.
     for _ in 0..100 {
         match std::fs::remove_dir(dir) {
@@ -207,6 +245,7 @@ pub struct CgroupRoot {
     /// `(controller, <own>/<prefix>/<instance>)`; v2 has one entry named "unified".
     dirs: Vec<(String, PathBuf)>,
     controllers: Vec<String>,
+    graveyard: Graveyard,
 }
 
 impl CgroupRoot {
@@ -230,7 +269,12 @@ impl CgroupRoot {
                     dirs.push((ctl.clone(), dir));
                 }
                 let controllers = own.into_iter().map(|(c, _)| c).collect();
-                Ok(CgroupRoot { version: CgroupVersion::V1, dirs, controllers })
+                Ok(CgroupRoot {
+                    version: CgroupVersion::V1,
+                    dirs,
+                    controllers,
+                    graveyard: Graveyard::default(),
+                })
             }
             Layout::V2 { dir: base, controllers } => {
                 let enable: Vec<&String> = controllers
@@ -253,6 +297,7 @@ impl CgroupRoot {
                     version: CgroupVersion::V2,
                     dirs: vec![("unified".into(), dir)],
                     controllers: enable.into_iter().cloned().collect(),
+                    graveyard: Graveyard::default(),
                 })
             }
         }
@@ -281,7 +326,13 @@ impl CgroupRoot {
             mkdir_cg(&dir, ctl == "cpuset")?;
             dirs.push((ctl.clone(), dir));
         }
-        Cgroup::open(self.version, dirs)
+        Cgroup::open(self.version, dirs, self.graveyard.clone())
+    }
+
+    /// Retries the removal of buried cgroups (see [`Graveyard`]); returns how many remain.
+    /// Cheap when none is buried: one uncontended lock.
+    pub fn sweep(&self) -> usize {
+        self.graveyard.sweep()
     }
 }
 
@@ -398,6 +449,8 @@ pub struct Cgroup {
     peak_resettable: bool,
     /// No run has used this cgroup yet (pids.peak is meaningful only then: it cannot be reset).
     fresh: bool,
+    /// Where directories that cannot be removed yet go (also on drop without `remove`).
+    graveyard: Graveyard,
 }
 
 impl Cgroup {
@@ -412,7 +465,11 @@ impl Cgroup {
         self.dirs.iter().find(|(c, _)| c == ctl || c == "unified").map(|(_, d)| d.as_path())
     }
 
-    fn open(version: CgroupVersion, dirs: Vec<(String, PathBuf)>) -> Result<Self, CgroupError> {
+    fn open(
+        version: CgroupVersion,
+        dirs: Vec<(String, PathBuf)>,
+        graveyard: Graveyard,
+    ) -> Result<Self, CgroupError> {
         let f = Self::files(version);
         let find = |ctl: &str| {
             dirs.iter()
@@ -441,6 +498,7 @@ impl Cgroup {
             oom_base: 0,
             peak_resettable: version == CgroupVersion::V1,
             fresh: true,
+            graveyard,
         };
         if version == CgroupVersion::V2 {
             cg.peak_resettable = cg.peak_file.1.write_all(b"reset\n").is_ok();
@@ -635,7 +693,7 @@ impl Cgroup {
             mkdir_cg(&nd, ctl == "cpuset")?;
             dirs.push((ctl.clone(), nd));
         }
-        Cgroup::open(self.version, dirs)
+        Cgroup::open(self.version, dirs, self.graveyard.clone())
     }
 
     /// Whether the memory peak can be reset per run (v1 always; v2 on kernels 6.12+).
@@ -648,15 +706,36 @@ impl Cgroup {
         self.dirs.iter().map(|(_, d)| d.as_path())
     }
 
-    /// Removes the cgroup (it must be empty).
-    pub fn remove(self) -> Result<(), CgroupError> {
+    /// Removes the cgroup, killing what is still inside. A directory still busy after the
+    /// wait is buried (see [`Graveyard`]), not an error; other failures are returned (and the
+    /// directory buried too, for the root's final removal).
+    pub fn remove(mut self) -> Result<(), CgroupError> {
         let mut first_err = None;
-        for (_, d) in &self.dirs {
-            if let Err(e) = remove_tree(d) {
-                first_err.get_or_insert(e);
+        for (_, d) in std::mem::take(&mut self.dirs) {
+            match remove_tree(&d) {
+                Ok(()) => {}
+                Err(CgroupError::Rmdir { source, .. })
+                    if source.raw_os_error() == Some(crate::sys::errno::EBUSY) =>
+                {
+                    self.graveyard.bury(d);
+                }
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                    self.graveyard.bury(d);
+                }
             }
         }
         first_err.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Cgroup {
+    /// A cgroup dropped without [`Cgroup::remove`] (a container whose set-up failed half-way)
+    /// is buried rather than left behind; the next sweep removes it.
+    fn drop(&mut self) {
+        for (_, d) in std::mem::take(&mut self.dirs) {
+            self.graveyard.bury(d);
+        }
     }
 }
 
@@ -683,6 +762,37 @@ mod tests {
         assert_eq!(cpu_max_value(Some(500), 100_000), "50000 100000");
         assert_eq!(cpu_max_value(Some(2000), 100_000), "200000 100000");
         assert_eq!(cpu_max_value(None, 100_000), "max 100000");
+    }
+
+    #[test]
+    fn a_dropped_cgroup_is_buried_then_swept_with_its_processes() {
+        let root = match CgroupRoot::new("shardbox-unit-graveyard") {
+            Ok(root) => root,
+            Err(e) => {
+                eprintln!("SKIPPED: needs root and a usable cgroup hierarchy: {e}");
+                return;
+            }
+        };
+        let cg = root.create("c0").expect("create");
+        let dirs: Vec<PathBuf> = cg.dirs().map(Path::to_path_buf).collect();
+        let mut sleeper = std::process::Command::new("sleep").arg("100").spawn().expect("sleep");
+        for dir in &dirs {
+            std::fs::write(dir.join("cgroup.procs"), sleeper.id().to_string()).expect("join");
+        }
+        drop(cg);
+        assert!(dirs.iter().all(|d| d.exists()), "a busy cgroup stays until swept");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        // The sweep kills the sleeper; its cgroup empties once it is reaped.
+        let mut remaining = root.sweep();
+        let status = sleeper.wait().expect("wait");
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
+        while remaining > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            remaining = root.sweep();
+        }
+        assert_eq!(remaining, 0);
+        assert!(dirs.iter().all(|d| !d.exists()), "swept: {dirs:?}");
+        assert_eq!(root.sweep(), 0, "nothing left to sweep");
     }
 
     #[test]
