@@ -72,6 +72,10 @@ pub const KILL_ROUNDS_MAX: usize = 1024;
 
 /// Largest number of bytes read from one cgroup control file.
 pub const CGROUP_FILE_BYTES_MAX: usize = 4096;
+/// Passes over our own v2 cgroup's `cgroup.procs` when moving its processes to a leaf (a
+/// process forked meanwhile needs another pass; one still there makes enabling controllers
+/// fail with a clear error, and the pool falls back to rlimits).
+pub const CGROUP_VACATE_ROUNDS_MAX: usize = 4;
 
 /// Smallest memory limit the cgroup accepts from us, in bytes (a program cannot start below it).
 pub const MEMORY_LIMIT_BYTES_MIN: u64 = 4096;

@@ -20,9 +20,11 @@
 //!   when the root drops, so no directory outlives the server.
 //!
 //! v2 note: controllers can be enabled under our cgroup only if it holds no process (the "no
-//! internal processes" rule). Run shardbox in a delegated cgroup of its own (e.g. a systemd unit
-//! with `Delegate=yes`) or at the root; otherwise [`CgroupRoot::new`] fails and the pool falls
-//! back to rlimits. This machine is v1 (its cgroup2 mount has no controllers), so the v2 paths
+//! internal processes" rule). Started by systemd or a container runtime, our cgroup holds
+//! shardbox itself, so [`CgroupRoot::new`] first moves every process of it into a leaf child
+//! named [`V2_SERVER_LEAF`], as go-judge does. The cgroup must be delegated to us (writable,
+//! e.g. a systemd unit with `Delegate=yes`); otherwise [`CgroupRoot::new`] fails and the pool
+//! falls back to rlimits. This machine is v1 (its cgroup2 mount has no controllers), so the v2 paths
 //! are unit-tested on file formats only; mounting a cgroup2 hierarchy with controllers in a
 //! private place is impossible while v1 holds them.
 
@@ -35,7 +37,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::limits::CGROUP_FILE_BYTES_MAX;
+use crate::limits::{CGROUP_FILE_BYTES_MAX, CGROUP_VACATE_ROUNDS_MAX};
 use detect::Layout;
 
 /// Which cgroup version is in use (go-judge `/config` `cgroupType`: 0 none, 1 v1, 2 v2).
@@ -277,6 +279,7 @@ impl CgroupRoot {
                 })
             }
             Layout::V2 { dir: base, controllers } => {
+                vacate(&base)?;
                 let enable: Vec<&String> = controllers
                     .iter()
                     .filter(|c| {
@@ -381,6 +384,38 @@ fn clean_stale(prefix_dir: &Path) {
             eprintln!("shardbox sandbox: stale cgroup cleanup: {err}");
         }
     }
+}
+
+/// The leaf child of our own v2 cgroup that its processes (shardbox, its helper) move to.
+pub const V2_SERVER_LEAF: &str = "shardbox-server";
+
+/// Moves every process of our own v2 cgroup `base` into its leaf [`V2_SERVER_LEAF`], so that
+/// `base` may enable controllers for its children. The root cgroup (no `cgroup.type` file) is
+/// exempt from the rule and left alone, as is a cgroup that holds no process.
+fn vacate(base: &Path) -> Result<(), CgroupError> {
+    if !base.join("cgroup.type").exists() {
+        return Ok(());
+    }
+    let procs = base.join("cgroup.procs");
+    let leaf = base.join(V2_SERVER_LEAF);
+    for _ in 0..CGROUP_VACATE_ROUNDS_MAX {
+        let text = read_small(&procs)?;
+        let mut pids = text.split_whitespace().peekable();
+        if pids.peek().is_none() {
+            break;
+        }
+        mkdir_cg(&leaf, false)?;
+        for pid in pids {
+            match write_file(&leaf.join("cgroup.procs"), pid) {
+                Ok(()) => {}
+                // Exited meanwhile.
+                Err(CgroupError::Write { source, .. })
+                    if source.raw_os_error() == Some(crate::sys::errno::ESRCH) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Limits of one run, as written to the cgroup.
@@ -762,6 +797,40 @@ mod tests {
         assert_eq!(cpu_max_value(Some(500), 100_000), "50000 100000");
         assert_eq!(cpu_max_value(Some(2000), 100_000), "200000 100000");
         assert_eq!(cpu_max_value(None, 100_000), "max 100000");
+    }
+
+    /// A fake cgroup directory (regular files): what `vacate` reads and writes.
+    fn fake_cgroup(name: &str, procs: &str, root: bool) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("shardbox-vacate-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join(V2_SERVER_LEAF)).expect("mkdir");
+        std::fs::write(dir.join("cgroup.procs"), procs).expect("procs");
+        std::fs::write(dir.join(V2_SERVER_LEAF).join("cgroup.procs"), "").expect("leaf procs");
+        if !root {
+            std::fs::write(dir.join("cgroup.type"), "domain\n").expect("type");
+        }
+        dir
+    }
+
+    #[test]
+    fn vacate_moves_processes_to_the_leaf_except_at_the_root() {
+        let leaf_procs = |dir: &Path| {
+            std::fs::read_to_string(dir.join(V2_SERVER_LEAF).join("cgroup.procs")).expect("read")
+        };
+        // A regular file never empties, so every round writes the last pid again.
+        let populated = fake_cgroup("populated", "4242\n", false);
+        vacate(&populated).expect("vacate");
+        assert_eq!(leaf_procs(&populated), "4242");
+        let root = fake_cgroup("root", "4242\n", true);
+        vacate(&root).expect("vacate");
+        assert_eq!(leaf_procs(&root), "", "the root cgroup is exempt");
+        let empty = fake_cgroup("empty", "", false);
+        vacate(&empty).expect("vacate");
+        assert_eq!(leaf_procs(&empty), "", "nothing to move");
+        for dir in [populated, root, empty] {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub mod errno {
     pub const ECHILD: i32 = libc::ECHILD;
     /// Busy.
     pub const EBUSY: i32 = libc::EBUSY;
+    /// No such process.
+    pub const ESRCH: i32 = libc::ESRCH;
     /// Bad message (protocol).
     pub const EBADMSG: i32 = libc::EBADMSG;
     /// Function not implemented.
