@@ -2,9 +2,10 @@
 //! and the retired-instruction counter.
 //!
 //! [`Cpu`] is plain data, copied when an instance forks from its template. The integer file has
-//! 64 slots so that an index masked with `& 63` needs no bounds check: `x[0]` is never written
-//! (reads zero), `x[32]` is the sink that absorbs writes whose destination is `x0`
-//! ([`crate::op::SINK`]), the rest are unused. It does not execute anything ([`crate::exec`]).
+//! 256 slots so that any `u8` index needs no bounds check and no mask (a mask is one host
+//! instruction per operand in the interpreter; the larger file costs about 1.5 KB more to copy
+//! per fork): `x[0]` is never written (reads zero), `x[32]` is the sink that absorbs writes whose
+//! destination is `x0` ([`crate::op::SINK`]), the rest are unused. It does not execute anything ([`crate::exec`]).
 
 use crate::fpu::FpState;
 use crate::fpu::insn::IntRegs;
@@ -29,7 +30,7 @@ pub mod reg {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cpu {
     /// `x0`–`x31`, then the sink (32), then unused slots.
-    pub x: [u64; 64],
+    pub x: [u64; 256],
     /// The program counter.
     pub pc: u64,
     /// `f0`–`f31` and `fcsr`.
@@ -42,7 +43,7 @@ pub struct Cpu {
 
 impl Default for Cpu {
     fn default() -> Self {
-        Cpu { x: [0; 64], pc: 0, fp: FpState::default(), reservation: None, instret: 0 }
+        Cpu { x: [0; 256], pc: 0, fp: FpState::default(), reservation: None, instret: 0 }
     }
 }
 
@@ -67,12 +68,12 @@ impl Cpu {
 
 /// The integer file as the FP executor sees it: indices are masked, never bounds-checked; the
 /// decoder turns `x0` destinations into the sink, so writes need no `x0` test.
-pub struct XRegs<'a>(pub &'a mut [u64; 64]);
+pub struct XRegs<'a>(pub &'a mut [u64; 256]);
 
 impl IntRegs for XRegs<'_> {
     #[inline]
     fn x(&self, index: u8) -> u64 {
-        let Some(v) = self.0.get(usize::from(index & 63)) else { return 0 };
+        let Some(v) = self.0.get(usize::from(index)) else { return 0 };
         *v
     }
 
@@ -80,7 +81,7 @@ impl IntRegs for XRegs<'_> {
     fn set_x(&mut self, index: u8, value: u64) {
         // x0 is never the destination here (decode maps it to the sink); keep it zero anyway.
         if index != 0
-            && let Some(r) = self.0.get_mut(usize::from(index & 63))
+            && let Some(r) = self.0.get_mut(usize::from(index))
         {
             *r = value;
         }

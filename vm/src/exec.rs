@@ -10,8 +10,8 @@
 //! `cpu.instret` counts exactly the instructions retired.
 //!
 //! Handlers do no bit twiddling: operands were unpacked by the decoder, `x0` destinations were
-//! turned into NOPs or the sink register, register indices are masked with `& 63` (the file has
-//! 64 slots) so indexing needs no bounds check. Memory goes through [`Memory`]'s TLB fast path.
+//! turned into NOPs or the sink register, register indices are `u8`s into a 256-slot file so
+//! indexing needs neither a bounds check nor a mask. Memory goes through [`Memory`]'s TLB fast path.
 //!
 //! Semantics choices (spec-allowed, deterministic): misaligned loads and stores work (as byte
 //! sequences); misaligned LR/SC/AMOs trap; `cycle` and `time` read the retired-instruction
@@ -66,7 +66,7 @@ const CSR_INSTRET: i32 = 0xc02;
 
 /// Runs from `cpu.pc` (see the module doc). `fuel` is the instruction budget left; it is
 /// decreased by what was charged.
-#[expect(clippy::indexing_slicing, reason = "register indices are masked with & 63 into [u64; 64]")]
+#[expect(clippy::indexing_slicing, reason = "register indices are u8s into [u64; 256]")]
 pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> Exit {
     let ops = code.ops();
     let splits = code.splits();
@@ -87,7 +87,7 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
 
     macro_rules! r {
         ($i:expr) => {
-            x[usize::from($i & 63)]
+            x[usize::from($i)]
         };
     }
     // Leaves mid-block: refund the unexecuted rest of the block (this op included).

@@ -6,7 +6,7 @@
 //! accrued flags) and its `brk`/heap state. A `Template` has no `&mut` method: once built it
 //! cannot change, and every fork borrows it (`&'t Template`, no reference count, no lock).
 //!
-//! [`Template::fork`] makes an [`Instance`] in O(1): it copies the registers (about 800 bytes)
+//! [`Template::fork`] makes an [`Instance`] in O(1): it copies the registers (about 2.3 KB)
 //! and borrows the template's page table, mappings and pre-decoded code; pages are copied only
 //! when the fork first writes them, from the shard's [`PagePool`], within the fork's page
 //! budget. Dropping the fork gives its pages back. [`run_program`] is the `vm run` path: load,
