@@ -63,6 +63,12 @@ pub struct Container {
     rbuf: Vec<u8>,
     timer: OwnedFd,
     config: RunConfig,
+    /// v1 with cgroups: the init's `/proc/<pid>/schedstat`. The init lives in the container's
+    /// `cpu`/`cpuacct` cgroup (`Cgroup::adopt`), so its own CPU time during a run (the fork,
+    /// reaping) is subtracted from `cpuacct.usage`: both count the same scheduler runtime.
+    init_sched: Option<File>,
+    /// The init's runtime when the run's counters were reset, ns.
+    init_base_ns: u64,
 }
 
 /// The parts of [`SandboxConfig`] a container needs on every run.
@@ -95,6 +101,8 @@ impl Container {
             rbuf: vec![0u8; MSG_BYTES_MAX],
             timer: sys::sock::timerfd().map_err(BrokenReason::Io)?,
             config,
+            init_sched: None,
+            init_base_ns: 0,
         };
         match c.recv(REPLY_WAIT_MS_MAX)? {
             (Reply::Ready, _) => {}
@@ -105,16 +113,37 @@ impl Container {
         }
         if let Some(root) = cgroups {
             let cg = root.create(&c.cgroup_name())?;
+            if cg.version() == CgroupVersion::V1 {
+                let path = format!("/proc/{}/schedstat", c.pid);
+                c.init_sched = Some(File::open(path).map_err(|e| c.fail(BrokenReason::Io(e)))?);
+            }
             c.attach(cg)?;
         }
         Ok(c)
+    }
+
+    /// CPU time the init has run, ns (`None` when it does not share the cgroup).
+    fn init_runtime_ns(&mut self) -> Result<u64, ContainerError> {
+        use std::os::unix::fs::FileExt;
+        let Some(f) = self.init_sched.as_ref() else { return Ok(0) };
+        let mut buf = [0u8; 64];
+        let n = match f.read_at(&mut buf, 0) {
+            Ok(n) => n,
+            Err(e) => return Err(self.fail(BrokenReason::Io(e))),
+        };
+        let first = buf.get(..n).unwrap_or_default().split(|b| b.is_ascii_whitespace()).next();
+        match first.and_then(|t| std::str::from_utf8(t).ok()?.parse::<u64>().ok()) {
+            Some(ns) => Ok(ns),
+            None => Err(self.fail(BrokenReason::Unexpected("unreadable schedstat".into()))),
+        }
     }
 
     fn cgroup_name(&self) -> String {
         format!("c{}-{}", self.id, self.generation)
     }
 
-    fn attach(&mut self, cg: Cgroup) -> Result<(), ContainerError> {
+    fn attach(&mut self, mut cg: Cgroup) -> Result<(), ContainerError> {
+        cg.adopt(self.pid)?;
         let files = cg.procs_files()?;
         let count = u8::try_from(files.len()).unwrap_or(u8::MAX);
         let borrowed: Vec<_> = files.iter().map(AsFd::as_fd).collect();
@@ -346,6 +375,7 @@ impl Container {
             return Err(ContainerError::Exec { step: ExecStep::Fds, errno, args0 });
         }
         let cpus = usable_cpus(self.config.machine_cpus, limits, cfg.enable_cpu_rate);
+        self.init_base_ns = self.init_runtime_ns()?;
         let (start_ns, pid) = match self.request(&Request::Exec(spec), &fds, REPLY_WAIT_MS_MAX)? {
             // The init's clock reading, capped at ours: a start in the future would push the
             // wall deadline out of reach (an untrusted init must not be able to defer it).
@@ -403,7 +433,9 @@ impl Container {
                     && now >= nc
                 {
                     let used = match self.cgroup.as_ref().map(Cgroup::cpu_ns) {
-                        Some(Ok(u)) => u,
+                        Some(Ok(u)) => u.saturating_sub(
+                            self.init_runtime_ns()?.saturating_sub(self.init_base_ns),
+                        ),
                         Some(Err(e)) => {
                             self.broken = true;
                             return Err(e.into());
@@ -428,9 +460,15 @@ impl Container {
         sys::sock::timerfd_set_abs(self.timer.as_fd(), 0)
             .map_err(|e| self.fail(BrokenReason::Io(e)))?;
         self.runs += 1;
+        let init_ns = self.init_runtime_ns()?.saturating_sub(self.init_base_ns);
         let (cpu_time_ns, memory_peak_bytes, oom, proc_peak) = match self.cgroup.as_mut() {
             Some(cg) => match cg.usage() {
-                Ok(u) => (u.cpu_ns, u.memory_peak_bytes, u.oom_kills > 0, u.pids_peak),
+                Ok(u) => (
+                    u.cpu_ns.saturating_sub(init_ns),
+                    u.memory_peak_bytes,
+                    u.oom_kills > 0,
+                    u.pids_peak,
+                ),
                 Err(e) => {
                     self.broken = true;
                     return Err(e.into());
