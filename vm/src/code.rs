@@ -77,7 +77,7 @@ impl Code {
                 let op = match halfword(at) {
                     None => fetch_fault,
                     Some(lo) if lo & 3 != 3 => match rvc::expand(lo) {
-                        Some(x) => decode32(x, 1),
+                        Some(x) => compressed(decode32(x, 1), lo),
                         None => Op { imm: i32::from(lo), ..Op::bare(Kind::Illegal, 1) },
                     },
                     Some(lo) => match halfword(at.saturating_add(2)) {
@@ -138,6 +138,20 @@ impl Code {
             return self.splits.get(usize::try_from(op.imm).ok()?).copied();
         }
         Some(op)
+    }
+}
+
+/// A decoded 2-byte op with its kind replaced by the compressed twin (see
+/// [`Kind::compressed`]). Every expansion RVC defines falls through to a kind with a twin or
+/// ends its block (`every_compressed_op_has_a_twin_or_ends_its_block` checks all 49 152
+/// encodings); anything else would be illegal rather than stepped wrongly.
+fn compressed(op: Op, raw: u16) -> Op {
+    if op.kind.ends_block() {
+        return op;
+    }
+    match op.kind.compressed() {
+        Some(kind) => Op { kind, ..op },
+        None => Op { imm: i32::from(raw), ..Op::bare(Kind::Illegal, 1) },
     }
 }
 
@@ -222,11 +236,33 @@ mod tests {
         // c.li a0, 5 (0x4515), then the low half of a 32-bit instruction with no second half.
         let bytes = [0x15, 0x45, 0x13, 0x05];
         let code = Code::build(&[ExecRange { vaddr: 0x100, bytes: &bytes }]);
-        assert_eq!(code.ops()[0].kind, Kind::Li);
+        assert_eq!(code.ops()[0].kind, Kind::CLi);
         assert_eq!(code.ops()[0].len, 1);
         assert_eq!(code.ops()[1].kind, Kind::FetchFault);
         // c.unimp (0x0000) is illegal.
         let code = Code::build(&[ExecRange { vaddr: 0x100, bytes: &[0, 0] }]);
         assert_eq!(code.ops()[0].kind, Kind::Illegal);
+    }
+
+    #[test]
+    fn every_compressed_op_has_a_twin_or_ends_its_block() {
+        for h in 0..=u16::MAX {
+            if h & 3 == 3 {
+                continue;
+            }
+            let code = Code::build(&[ExecRange { vaddr: 0, bytes: &h.to_le_bytes() }]);
+            let op = code.ops()[0];
+            assert_eq!(op.len, 1, "{h:#06x}");
+            let Some(x) = rvc::expand(h) else {
+                assert_eq!(op.kind, Kind::Illegal, "{h:#06x}");
+                continue;
+            };
+            let base = decode32(x, 1).kind;
+            if base.ends_block() {
+                assert_eq!(op.kind, base, "{h:#06x}");
+            } else {
+                assert_eq!(Some(op.kind), base.compressed(), "{h:#06x}: {base:?} has a twin");
+            }
+        }
     }
 }

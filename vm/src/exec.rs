@@ -137,6 +137,16 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
         };
     }
 
+    // The arm of a compressed (2-byte) kind: its body, then one halfword on.
+    macro_rules! compressed {
+        ($op:ident, $body:expr) => {{
+            $body;
+            idx = idx.wrapping_add(1);
+            $op = ops.get(idx).unwrap_or(&FETCH_FAULT);
+            continue;
+        }};
+    }
+
     'block: loop {
         let Some(first) = ops.get(idx) else {
             cpu.pc = code.pc_of(idx);
@@ -477,8 +487,70 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                     let a = r!(op.rs1).wrapping_add(imm!());
                     mem!(op, mem.store_u64(a, fp.get(op.rs2)), TrapKind::StoreFault);
                 }
+                Kind::CNop => compressed!(op, {}),
+                Kind::CLi => compressed!(op, r!(op.rd) = imm!()),
+                Kind::CMv => compressed!(op, r!(op.rd) = r!(op.rs1)),
+                Kind::CAddi => compressed!(op, r!(op.rd) = r!(op.rs1).wrapping_add(imm!())),
+                Kind::CAddiw => {
+                    compressed!(op, r!(op.rd) = sext32(r!(op.rs1).wrapping_add(imm!()) as u32))
+                }
+                Kind::CSlli => compressed!(op, r!(op.rd) = r!(op.rs1) << (imm!() & 63)),
+                Kind::CSrli => compressed!(op, r!(op.rd) = r!(op.rs1) >> (imm!() & 63)),
+                Kind::CSrai => {
+                    compressed!(op, r!(op.rd) = ((r!(op.rs1) as i64) >> (imm!() & 63)) as u64)
+                }
+                Kind::CAndi => compressed!(op, r!(op.rd) = r!(op.rs1) & imm!()),
+                Kind::CAdd => compressed!(op, r!(op.rd) = r!(op.rs1).wrapping_add(r!(op.rs2))),
+                Kind::CSub => compressed!(op, r!(op.rd) = r!(op.rs1).wrapping_sub(r!(op.rs2))),
+                Kind::CXor => compressed!(op, r!(op.rd) = r!(op.rs1) ^ r!(op.rs2)),
+                Kind::COr => compressed!(op, r!(op.rd) = r!(op.rs1) | r!(op.rs2)),
+                Kind::CAnd => compressed!(op, r!(op.rd) = r!(op.rs1) & r!(op.rs2)),
+                Kind::CAddw => {
+                    compressed!(op, r!(op.rd) = sext32(r!(op.rs1).wrapping_add(r!(op.rs2)) as u32))
+                }
+                Kind::CSubw => {
+                    compressed!(op, r!(op.rd) = sext32(r!(op.rs1).wrapping_sub(r!(op.rs2)) as u32))
+                }
+                Kind::CLw => compressed!(op, {
+                    let v = mem!(
+                        op,
+                        mem.load_u32(r!(op.rs1).wrapping_add(imm!())),
+                        TrapKind::LoadFault
+                    );
+                    r!(op.rd) = sext32(v);
+                }),
+                Kind::CLd => compressed!(op, {
+                    r!(op.rd) = mem!(
+                        op,
+                        mem.load_u64(r!(op.rs1).wrapping_add(imm!())),
+                        TrapKind::LoadFault
+                    );
+                }),
+                Kind::CSw => compressed!(op, {
+                    let a = r!(op.rs1).wrapping_add(imm!());
+                    mem!(op, mem.store_u32(a, r!(op.rs2) as u32), TrapKind::StoreFault);
+                }),
+                Kind::CSd => compressed!(op, {
+                    let a = r!(op.rs1).wrapping_add(imm!());
+                    mem!(op, mem.store_u64(a, r!(op.rs2)), TrapKind::StoreFault);
+                }),
+                Kind::CFld => compressed!(op, {
+                    let v = mem!(
+                        op,
+                        mem.load_u64(r!(op.rs1).wrapping_add(imm!())),
+                        TrapKind::LoadFault
+                    );
+                    fp.set(op.rd, v);
+                }),
+                Kind::CFsd => compressed!(op, {
+                    let a = r!(op.rs1).wrapping_add(imm!());
+                    mem!(op, mem.store_u64(a, fp.get(op.rs2)), TrapKind::StoreFault);
+                }),
             }
-            idx = idx.wrapping_add(usize::from(op.len));
+            // Every kind that falls through to here is 4 bytes long: 2-byte ops that do not end
+            // their block have compressed kinds, which step in their own arm (`compressed!`).
+            // A constant step keeps the next op's address off this op's `len` load.
+            idx = idx.wrapping_add(2);
             // The successor of an op that does not end its block is always in the table (it
             // ends with two block-ending sentinels); the fallback only keeps this check-free.
             op = ops.get(idx).unwrap_or(&FETCH_FAULT);

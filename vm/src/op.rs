@@ -5,6 +5,9 @@
 //! offset in halfwords), the instruction length, and `blk`, the number of instructions from
 //! here to the end of the straight-line block (the fuel charged when a block is entered here).
 //!
+//! A 2-byte (RVC) op that does not end its block has a `C…` kind of its own
+//! ([`Kind::compressed`]), so the interpreter knows the step from the kind alone.
+//!
 //! Writes to `x0` never reach the register file: pure ALU ops with `rd = x0` decode to
 //! [`Kind::Nop`], and ops with side effects (loads, jumps, CSR reads, AMOs) write the sink
 //! register [`SINK`] instead, so no handler checks `rd`.
@@ -144,9 +147,86 @@ pub enum Kind {
     Fsw,
     /// `mem64[x[rs1] + imm] = f[rs2]`.
     Fsd,
+    /// Compressed (2-byte) `Nop`: same semantics; the interpreter steps one halfword.
+    CNop,
+    /// Compressed (2-byte) `Li`: same semantics; the interpreter steps one halfword.
+    CLi,
+    /// Compressed (2-byte) `Mv`: same semantics; the interpreter steps one halfword.
+    CMv,
+    /// Compressed (2-byte) `Addi`: same semantics; the interpreter steps one halfword.
+    CAddi,
+    /// Compressed (2-byte) `Addiw`: same semantics; the interpreter steps one halfword.
+    CAddiw,
+    /// Compressed (2-byte) `Slli`: same semantics; the interpreter steps one halfword.
+    CSlli,
+    /// Compressed (2-byte) `Srli`: same semantics; the interpreter steps one halfword.
+    CSrli,
+    /// Compressed (2-byte) `Srai`: same semantics; the interpreter steps one halfword.
+    CSrai,
+    /// Compressed (2-byte) `Andi`: same semantics; the interpreter steps one halfword.
+    CAndi,
+    /// Compressed (2-byte) `Add`: same semantics; the interpreter steps one halfword.
+    CAdd,
+    /// Compressed (2-byte) `Sub`: same semantics; the interpreter steps one halfword.
+    CSub,
+    /// Compressed (2-byte) `Xor`: same semantics; the interpreter steps one halfword.
+    CXor,
+    /// Compressed (2-byte) `Or`: same semantics; the interpreter steps one halfword.
+    COr,
+    /// Compressed (2-byte) `And`: same semantics; the interpreter steps one halfword.
+    CAnd,
+    /// Compressed (2-byte) `Addw`: same semantics; the interpreter steps one halfword.
+    CAddw,
+    /// Compressed (2-byte) `Subw`: same semantics; the interpreter steps one halfword.
+    CSubw,
+    /// Compressed (2-byte) `Lw`: same semantics; the interpreter steps one halfword.
+    CLw,
+    /// Compressed (2-byte) `Ld`: same semantics; the interpreter steps one halfword.
+    CLd,
+    /// Compressed (2-byte) `Sw`: same semantics; the interpreter steps one halfword.
+    CSw,
+    /// Compressed (2-byte) `Sd`: same semantics; the interpreter steps one halfword.
+    CSd,
+    /// Compressed (2-byte) `Fld`: same semantics; the interpreter steps one halfword.
+    CFld,
+    /// Compressed (2-byte) `Fsd`: same semantics; the interpreter steps one halfword.
+    CFsd,
 }
 
 impl Kind {
+    /// The compressed twin of a kind that does not end its block (`None` for the others and
+    /// for kinds RVC cannot produce). [`crate::code::Code`] gives every 2-byte op that does
+    /// not end its block its twin, so the interpreter's step after an op is a constant of its
+    /// kind (one halfword for a twin, two for every other kind that falls through) and never
+    /// waits for `len` to load: that load chain was the interpreter loop's critical path.
+    pub const fn compressed(self) -> Option<Kind> {
+        match self {
+            Kind::Nop => Some(Kind::CNop),
+            Kind::Li => Some(Kind::CLi),
+            Kind::Mv => Some(Kind::CMv),
+            Kind::Addi => Some(Kind::CAddi),
+            Kind::Addiw => Some(Kind::CAddiw),
+            Kind::Slli => Some(Kind::CSlli),
+            Kind::Srli => Some(Kind::CSrli),
+            Kind::Srai => Some(Kind::CSrai),
+            Kind::Andi => Some(Kind::CAndi),
+            Kind::Add => Some(Kind::CAdd),
+            Kind::Sub => Some(Kind::CSub),
+            Kind::Xor => Some(Kind::CXor),
+            Kind::Or => Some(Kind::COr),
+            Kind::And => Some(Kind::CAnd),
+            Kind::Addw => Some(Kind::CAddw),
+            Kind::Subw => Some(Kind::CSubw),
+            Kind::Lw => Some(Kind::CLw),
+            Kind::Ld => Some(Kind::CLd),
+            Kind::Sw => Some(Kind::CSw),
+            Kind::Sd => Some(Kind::CSd),
+            Kind::Fld => Some(Kind::CFld),
+            Kind::Fsd => Some(Kind::CFsd),
+            _ => None,
+        }
+    }
+
     /// Whether this op always ends a straight-line block (control transfer, system, trap).
     pub const fn ends_block(self) -> bool {
         matches!(
