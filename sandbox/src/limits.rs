@@ -62,6 +62,12 @@ pub const CPU_CHECK_INTERVAL_NS_MIN: u64 = 1_000_000;
 /// time is dead.
 pub const REPLY_WAIT_MS_MAX: u64 = 10_000;
 
+/// Most `OpenWrite` requests the host sends to an init before reading their replies
+/// (`Container::open_write_batch`): one wake-up of the init serves them all. Bounded so the
+/// requests (each at most a path) and the replies always fit the socket buffers and neither
+/// side can block the other.
+pub const OPEN_WRITE_BATCH_MAX: usize = 8;
+
 /// Longest time the host waits for the outcome after it asked the init to kill a program, in
 /// milliseconds. Past it the container is destroyed.
 pub const KILL_WAIT_MS_MAX: u64 = 5_000;
@@ -172,6 +178,11 @@ const _: () = assert!(JSON_DEPTH_MAX >= 8, "the request schema nests 5 levels de
 const _: () = assert!(ARGV_ENV_ENTRY_OVERHEAD_BYTES >= 4, "covers the 4-byte length prefix");
 const _: () = assert!(ARGV_ENV_BYTES_MAX <= REQUEST_BYTES_MAX);
 const _: () = assert!(NAME_BYTES_MAX <= PATH_BYTES_MAX);
+const _: () = assert!(
+    OPEN_WRITE_BATCH_MAX * (PATH_BYTES_MAX + 64) <= 64 * 1024,
+    "a batch of opens fits well inside a unix socket's default 208 KiB buffer"
+);
+const _: () = assert!(OPEN_WRITE_BATCH_MAX >= 1);
 const _: () = assert!(FILES_MAX >= 3, "stdin, stdout and stderr must fit");
 const _: () = assert!(CMDS_MAX >= 2, "an interactive judge needs two commands");
 const _: () = assert!(

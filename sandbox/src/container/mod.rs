@@ -21,7 +21,9 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use crate::cgroup::{Cgroup, CgroupLimits, CgroupRoot, CgroupVersion};
 use crate::config::SandboxConfig;
 use crate::exec::{ExecOutcome, ExecRequest, next_cpu_check_ns, rlimits_for, usable_cpus};
-use crate::limits::{KILL_WAIT_MS_MAX, MSG_BYTES_MAX, MSG_FDS_MAX, REPLY_WAIT_MS_MAX};
+use crate::limits::{
+    KILL_WAIT_MS_MAX, MSG_BYTES_MAX, MSG_FDS_MAX, OPEN_WRITE_BATCH_MAX, REPLY_WAIT_MS_MAX,
+};
 use crate::protocol::{
     ExecSpec, ExecStep, ProtocolError, Reply, Request, Step, WaitStatus, decode_reply,
 };
@@ -290,6 +292,48 @@ impl Container {
         let r =
             self.request(&Request::OpenWrite { path: path.to_vec() }, &[], REPLY_WAIT_MS_MAX)?;
         self.file_reply(path, r).map(|(f, _)| f)
+    }
+
+    /// [`Container::open_write`] for several paths, in order, with one exchange per
+    /// `OPEN_WRITE_BATCH_MAX` paths: every request of a batch is sent before the first reply is
+    /// read, so the init serves them in one wake-up instead of one round trip each. Each path
+    /// gets its own result; once the container breaks, the paths not yet answered get
+    /// [`BrokenReason::Poisoned`].
+    pub fn open_write_batch(&mut self, paths: &[&[u8]]) -> Vec<Result<File, ContainerError>> {
+        let mut out = Vec::with_capacity(paths.len());
+        for chunk in paths.chunks(OPEN_WRITE_BATCH_MAX) {
+            let end = out.len().saturating_add(chunk.len());
+            let mut sent = 0;
+            let mut send_error = None;
+            for path in chunk {
+                match self.send(&Request::OpenWrite { path: path.to_vec() }, &[]) {
+                    Ok(()) => sent += 1,
+                    Err(e) => {
+                        send_error = Some(e);
+                        break;
+                    }
+                }
+            }
+            for path in chunk.iter().take(sent) {
+                let r = if self.broken {
+                    Err(ContainerError::Broken(BrokenReason::Poisoned))
+                } else {
+                    self.recv(REPLY_WAIT_MS_MAX)
+                        .and_then(|reply| self.file_reply(path, reply).map(|(f, _)| f))
+                };
+                out.push(r);
+            }
+            if let Some(e) = send_error {
+                out.push(Err(e));
+            }
+            while out.len() < end {
+                out.push(Err(ContainerError::Broken(BrokenReason::Poisoned)));
+            }
+        }
+        while out.len() < paths.len() {
+            out.push(Err(ContainerError::Broken(BrokenReason::Poisoned)));
+        }
+        out
     }
 
     /// Copies `data` into a new file at `path`.

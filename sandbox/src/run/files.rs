@@ -19,11 +19,12 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::container::{Container, ContainerError};
 use crate::filestore::{FileStore, StoreError, StoredFile};
+use crate::limits::OPEN_WRITE_BATCH_MAX;
 use crate::model::{Cmd, CmdFile, CopyIn, CopyOut, InputFile, Request};
 use crate::protocol::Step;
 use crate::result::{FileError, FileErrorKind};
@@ -188,24 +189,76 @@ pub fn copy_in(
     cmd: &Cmd,
     sources: &mut [Option<Source<'_>>],
 ) -> Result<(), CopyInFailure> {
+    // Files are opened in batches (one exchange with the init per batch), then written in
+    // order; a source that cannot be read ends the copy-in after the files before it.
+    let mut pending: Vec<(&String, Input<'_, '_>)> = Vec::new();
     for ((path, entry), src) in cmd.copy_in.iter().zip(sources.iter_mut()) {
         let (CopyIn::File(_), Some(src)) = (entry, src) else { continue };
-        let dst = path.as_bytes();
-        let written = match src {
-            Source::Memory(bytes) => c.copy_in(dst, bytes),
-            Source::Host(f) => c.copy_in_from(dst, f).map(drop),
+        let input = match src {
+            Source::Memory(bytes) => Input::Bytes(bytes),
+            Source::Host(f) => Input::Host(f),
             Source::Cached(stored) => match stored.reopen() {
-                Ok(mut f) => c.copy_in_from(dst, &mut f).map(drop),
+                Ok(f) => Input::Stored(f),
                 Err(e) => {
+                    write_pending(c, &mut pending)?;
                     let msg = format!("copyin: open file {path:?}: {}", io_text(&e));
                     return Err(copy_in_failure(path, FileErrorKind::CopyInOpenFile, msg));
                 }
             },
             Source::Unreadable { path: src_path, error } => {
+                write_pending(c, &mut pending)?;
                 let msg = format!("copyin: open {}: {}", src_path.display(), io_text(error));
                 return Err(copy_in_failure(path, FileErrorKind::CopyInOpenFile, msg));
             }
         };
+        pending.push((path, input));
+        if pending.len() >= OPEN_WRITE_BATCH_MAX {
+            write_pending(c, &mut pending)?;
+        }
+    }
+    write_pending(c, &mut pending)?;
+    for (path, entry) in &cmd.copy_in {
+        let CopyIn::Symlink(target) = entry else { continue };
+        if let Err(e) = c.symlink(target.as_bytes(), path.as_bytes()) {
+            let reason = match &e {
+                ContainerError::File { errno, .. } => errno_text(*errno),
+                other => other.to_string(),
+            };
+            let msg = format!("symlink: {path:?} -> {target:?}: {reason}");
+            return Err(copy_in_failure(path, FileErrorKind::Symlink, msg));
+        }
+    }
+    Ok(())
+}
+
+/// The bytes of one copy-in file, ready to write.
+enum Input<'a, 'r> {
+    /// Inline `content`.
+    Bytes(&'r [u8]),
+    /// A host file (copied by the kernel).
+    Host(&'a mut File),
+    /// A file store entry, reopened.
+    Stored(File),
+}
+
+/// Opens every pending copy-in file in one batch, then writes each in order; the first
+/// failure is the command's copy-in failure.
+fn write_pending(
+    c: &mut Container,
+    pending: &mut Vec<(&String, Input<'_, '_>)>,
+) -> Result<(), CopyInFailure> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let paths: Vec<&[u8]> = pending.iter().map(|(p, _)| p.as_bytes()).collect();
+    let files = c.open_write_batch(&paths);
+    for ((path, input), file) in pending.drain(..).zip(files) {
+        let copy_err = |source| ContainerError::Copy { path: path.clone(), source };
+        let written = file.and_then(|mut f| match input {
+            Input::Bytes(bytes) => f.write_all(bytes).map_err(copy_err),
+            Input::Host(src) => io::copy(src, &mut f).map(drop).map_err(copy_err),
+            Input::Stored(mut src) => io::copy(&mut src, &mut f).map(drop).map_err(copy_err),
+        });
         if let Err(e) = written {
             let (kind, msg) = match &e {
                 ContainerError::Copy { source, .. } => (
@@ -223,17 +276,6 @@ pub fn copy_in(
                 other => (FileErrorKind::CopyInCreateFile, format!("copyin: {path:?}: {other}")),
             };
             return Err(copy_in_failure(path, kind, msg));
-        }
-    }
-    for (path, entry) in &cmd.copy_in {
-        let CopyIn::Symlink(target) = entry else { continue };
-        if let Err(e) = c.symlink(target.as_bytes(), path.as_bytes()) {
-            let reason = match &e {
-                ContainerError::File { errno, .. } => errno_text(*errno),
-                other => other.to_string(),
-            };
-            let msg = format!("symlink: {path:?} -> {target:?}: {reason}");
-            return Err(copy_in_failure(path, FileErrorKind::Symlink, msg));
         }
     }
     Ok(())

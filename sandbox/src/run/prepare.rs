@@ -28,7 +28,7 @@ use shardbox_alloc::blob::Blob;
 use super::RunError;
 use super::files::{self, CopyInFailure, Source};
 use super::plumbing;
-use crate::container::Container;
+use crate::container::{Container, ContainerError};
 use crate::model::{Cmd, CmdFile, Collector, Request};
 
 /// The ends of one pipe mapping, taken by the commands as they are prepared.
@@ -174,6 +174,7 @@ pub fn prepare(
         return Ok(plan);
     }
     drop(copy_in_sources);
+    let mut files = open_file_collectors(c, cmd);
     let mut inputs = inputs;
     let mut tty: Option<usize> = None;
     let mut named: Vec<(String, usize)> = Vec::new();
@@ -186,7 +187,7 @@ pub fn prepare(
             },
             Some(CmdFile::Pipe(k)) => pipes.take(req, *k, index, fd),
             Some(CmdFile::Collector(col)) => {
-                let at = collector_fd(c, cmd, col, &mut plan, &mut named, &mut tty)?;
+                let at = collector_fd(c, cmd, col, &mut plan, &mut named, &mut tty, &mut files)?;
                 plan.slots.push(Some(at));
                 continue;
             }
@@ -199,7 +200,31 @@ pub fn prepare(
     Ok(plan)
 }
 
-/// The index in `plan.fds` of collector `col`'s write side, creating it on first use.
+/// A collector file opened ahead, by name.
+type Opened = Vec<(String, Result<File, ContainerError>)>;
+
+/// Opens every `pipe: false` collector file of `cmd` in one exchange with the container (in
+/// the order of first use; none with `tty`), for [`collector_fd`] to take.
+fn open_file_collectors(c: &mut Container, cmd: &Cmd) -> Opened {
+    if cmd.tty {
+        return Vec::new();
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for file in &cmd.files {
+        if let Some(CmdFile::Collector(col)) = file
+            && !col.pipe
+            && !names.contains(&col.name.as_str())
+        {
+            names.push(&col.name);
+        }
+    }
+    let paths: Vec<&[u8]> = names.iter().map(|n| n.as_bytes()).collect();
+    let opened = c.open_write_batch(&paths);
+    names.into_iter().map(String::from).zip(opened).collect()
+}
+
+/// The index in `plan.fds` of collector `col`'s write side, creating it on first use (a file
+/// collector's file comes from `files`, opened ahead).
 fn collector_fd(
     c: &mut Container,
     cmd: &Cmd,
@@ -207,6 +232,7 @@ fn collector_fd(
     plan: &mut Plan,
     named: &mut Vec<(String, usize)>,
     tty: &mut Option<usize>,
+    files: &mut Opened,
 ) -> Result<usize, RunError> {
     if cmd.tty {
         if let Some(at) = *tty {
@@ -230,8 +256,9 @@ fn collector_fd(
         let (r, w) = plumbing::pipe().map_err(io_err("create pipe"))?;
         (w, Output::Stream(r))
     } else {
-        let f = c
-            .open_write(col.name.as_bytes())
+        let ahead = files.iter().position(|(n, _)| *n == col.name).map(|i| files.swap_remove(i).1);
+        let f = ahead
+            .unwrap_or_else(|| c.open_write(col.name.as_bytes()))
             .map_err(|source| RunError::Collector { name: col.name.clone(), source })?;
         let read = reopen_read(&f).map_err(io_err("reopen collector"))?;
         (OwnedFd::from(f), Output::File(read))

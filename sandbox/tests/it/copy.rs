@@ -13,6 +13,7 @@ pub fn tests() -> Vec<Trial> {
         Trial::test("copy::nested_paths_and_symlinks", nested_and_symlinks),
         Trial::test("copy::copy_out_regular_files_only", copy_out_regular_only),
         Trial::test("copy::copy_in_refuses_magic_links", copy_in_magic_links),
+        Trial::test("copy::batched_opens_answer_each_path_in_order", batched_opens),
     ]
 }
 
@@ -85,6 +86,44 @@ fn copy_in_magic_links() -> Result<(), Failed> {
     match c.open_write(b"/usr/evil") {
         Err(ContainerError::File { step: Step::Open, errno: 30, .. }) => {}
         other => return Err(format!("write to read-only /usr: {other:?}").into()),
+    }
+    Ok(())
+}
+
+/// `open_write_batch` at the batch size - 1, at it, + 1 and over two batches: every path gets
+/// its own file, in order; a path that cannot be created fails alone, the others still open.
+fn batched_opens() -> Result<(), Failed> {
+    use shardbox_sandbox::limits::OPEN_WRITE_BATCH_MAX;
+    use std::io::Write;
+    let mut c = pool().get()?;
+    for n in [OPEN_WRITE_BATCH_MAX - 1, OPEN_WRITE_BATCH_MAX, OPEN_WRITE_BATCH_MAX + 1, 17] {
+        let names: Vec<String> = (0..n).map(|i| format!("b{n}/f{i}")).collect();
+        let mut paths: Vec<&[u8]> = names.iter().map(|p| p.as_bytes()).collect();
+        // A file where a directory must be: its child cannot be created (ENOTDIR).
+        c.copy_in(format!("file{n}").as_bytes(), b"x")?;
+        let bad = format!("file{n}/child");
+        let bad_at = n / 2;
+        paths.insert(bad_at, bad.as_bytes());
+        let opened = c.open_write_batch(&paths);
+        check(opened.len() == n + 1, || format!("{n}: {} results", opened.len()))?;
+        for (i, r) in opened.into_iter().enumerate() {
+            match (i == bad_at, r) {
+                (true, Err(ContainerError::File { errno: 20, .. })) => {}
+                (false, Ok(mut f)) => f.write_all(i.to_string().as_bytes())?,
+                (_, other) => return Err(format!("{n}: path {i}: {other:?}").into()),
+            }
+        }
+        let r = sh(&mut c, &format!("cat b{n}/f*"), limits())?;
+        r.exited(0)?;
+        let mut want: Vec<String> =
+            (0..=n).filter(|i| *i != bad_at).map(|i| i.to_string()).collect();
+        want.sort_by_key(|i| {
+            // `cat b{n}/f*` lists f0, f1, f10, f11, …: the shell's order of the names.
+            let k: usize = i.parse().unwrap_or(0);
+            let file = if k < bad_at { k } else { k - 1 };
+            format!("f{file}")
+        });
+        check(r.stdout == want.concat(), || format!("{n}: {r:?} want {want:?}"))?;
     }
     Ok(())
 }
