@@ -101,7 +101,8 @@ pub struct ExecSpec {
 pub enum Request {
     /// Liveness check; answered by [`Reply::Pong`].
     Ping,
-    /// Carries the `cgroup.procs` files (one per hierarchy) every program joins before exec,
+    /// Carries the join files (v1 `tasks`, v2 `cgroup.procs`; one per hierarchy the init is not
+    /// in) every program joins before exec,
     /// replacing any earlier set. Answered by [`Reply::Done`].
     AttachCgroup {
         /// Number of fds in the message.

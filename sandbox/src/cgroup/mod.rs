@@ -11,12 +11,13 @@
 //!   `memory.max_usage_in_bytes` and `cpuacct.usage` ← 0; v2 `memory.peak` per-fd reset on 6.12+,
 //!   `cpu.stat` by delta, OOM kills by delta of `memory.events` / `memory.oom_control`),
 //!   [`Cgroup::usage`] reads them back, [`Cgroup::cpu_ns`] is the cheap read for the CPU timer.
-//!   Programs join it before exec by writing `0` to the `cgroup.procs` fds that
-//!   [`Cgroup::procs_files`] opens (the init keeps them), except in v1's `cpu`/`cpuacct`
+//!   Programs join it before exec by writing `0` to the fds that [`Cgroup::procs_files`]
+//!   opens (v1 `tasks`, which moves the thread without the global lock `cgroup.procs` takes;
+//!   v2 `cgroup.procs`; the init keeps them), except in v1's `cpu`/`cpuacct`
 //!   hierarchy: there the container's init lives in the cgroup itself ([`Cgroup::adopt`]) and
 //!   programs are born in it. Moving a task between `cpu` cgroups makes the scheduler move
-//!   and reschedule it; under load that cost each run 3–7 ms at p90 (measured: writing `0`
-//!   there p50 29 µs, p90 3.2–7.1 ms, against p90 6–23 µs in `memory`, `pids`, `cpuset`).
+//!   and reschedule it; under load that cost a run milliseconds (measured: writing `0`
+//!   there after `pids`: p90 1.8–3.3 ms, against p90 ≤ 37 µs for `pids`).
 //! - [`Graveyard`]: directories whose removal has to wait. A killed process leaves its cgroup
 //!   asynchronously, and on a loaded machine that can outlast the wait in [`Cgroup::remove`];
 //!   such a directory (and that of any [`Cgroup`] dropped without `remove`) is buried and
@@ -455,6 +456,8 @@ struct Files {
     limit: &'static str,
     events: &'static str,
     current: &'static str,
+    /// What a program's child writes `0` to, to join the cgroup before exec.
+    join: &'static str,
 }
 
 const V1_FILES: Files = Files {
@@ -463,6 +466,12 @@ const V1_FILES: Files = Files {
     limit: "memory.limit_in_bytes",
     events: "memory.oom_control",
     current: "memory.usage_in_bytes",
+    // `tasks`, not `cgroup.procs`: `0` there moves only the calling thread, which the kernel
+    // does without taking the global `cgroup_threadgroup_rwsem` for writing. Through
+    // `cgroup.procs` the first move after an idle spell waited for an RCU grace period: 12 ms
+    // p50 here (51 µs through `tasks`). The child is single-threaded (forked from the
+    // single-threaded init), so its thread is the whole process.
+    join: "tasks",
 };
 const V2_FILES: Files = Files {
     cpu: "cpu.stat",
@@ -470,6 +479,7 @@ const V2_FILES: Files = Files {
     limit: "memory.max",
     events: "memory.events",
     current: "memory.current",
+    join: "cgroup.procs",
 };
 
 /// One container's cgroup.
@@ -582,15 +592,16 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Opens every hierarchy's `cgroup.procs` for writing (the init writes `0` to each in a
-    /// program's child; the kernel checks the opener's credentials, ours), except the one the
-    /// init already lives in ([`Cgroup::adopt`]).
+    /// Opens every hierarchy's join file for writing (v1 `tasks`, v2 `cgroup.procs`; the init
+    /// writes `0` to each in a program's child; the kernel checks the opener's credentials,
+    /// ours), except the one the init already lives in ([`Cgroup::adopt`]).
     pub fn procs_files(&self) -> Result<Vec<OwnedFd>, CgroupError> {
+        let join = Self::files(self.version).join;
         self.dirs
             .iter()
             .filter(|(_, d)| self.resident.is_none() || !self.is_sched_dir(d))
             .map(|(_, d)| {
-                let p = d.join("cgroup.procs");
+                let p = d.join(join);
                 OpenOptions::new()
                     .write(true)
                     .open(&p)
