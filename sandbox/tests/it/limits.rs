@@ -151,7 +151,10 @@ fn fallback() -> Result<(), Failed> {
     check(killed && r.outcome.cpu_limit_hit && r.outcome.cpu_time_ns > 300 * MS, || {
         format!("{r:?}")
     })?;
-    check(r.outcome.wall_time_ns >= 1000 * MS, || format!("killed before 1 s of CPU: {r:?}"))?;
+    // The scheduler's CPU clock that RLIMIT_CPU reads can run slightly ahead of the monotonic
+    // clock the wall time comes from on this VM (seen under load: killed at 998.6 and 999.8 ms
+    // of wall time). 900 ms still tells the 1 s RLIMIT_CPU kill from a kill at the 300 ms budget.
+    check(r.outcome.wall_time_ns >= 900 * MS, || format!("killed before 1 s of CPU: {r:?}"))?;
     // Memory: RLIMIT_DATA = limit + 16 KiB makes a large allocation fail instead of an OOM kill.
     let l = ExecLimits { memory_bytes: Some(32 << 20), ..limits() };
     let r = sh(&mut c, "exec dd if=/dev/zero of=/dev/null bs=256M count=1", l)?;
