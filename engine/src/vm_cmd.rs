@@ -50,8 +50,11 @@ struct RunArgs {
     args: Vec<OsString>,
 }
 
-/// The process's standard streams as the guest's.
-struct Stdio;
+/// The process's standard streams as the guest's; random bytes from the OS.
+struct Stdio {
+    /// Used only if `/dev/urandom` cannot be read; seeded from the clock, continues across calls.
+    fallback: shardbox_vm::SeededRandom,
+}
 
 impl Host for Stdio {
     fn write(&mut self, fd: i32, bytes: &[u8]) -> i64 {
@@ -79,8 +82,8 @@ impl Host for Stdio {
     fn random(&mut self, buf: &mut [u8]) {
         let ok = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(buf)).is_ok();
         if !ok {
-            // Fall back to the deterministic default rather than failing the program.
-            shardbox_vm::NullHost.random(buf);
+            // Fall back to a pseudo-random stream rather than failing the program.
+            self.fallback.fill(buf);
         }
     }
 }
@@ -107,9 +110,13 @@ fn run_elf(args: &RunArgs) -> ExitCode {
         std::env::vars_os().map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat()).collect();
     let envp: Vec<&[u8]> = env.iter().map(Vec::as_slice).collect();
     let config = Config { template_pages_max: args.pages, ..Config::default() };
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut stdio = Stdio { fallback: shardbox_vm::SeededRandom::new(seed) };
     let started = Instant::now();
     let (outcome, stats) =
-        match shardbox_vm::run_program(&elf, &config, &argv, &envp, args.fuel, &mut Stdio) {
+        match shardbox_vm::run_program(&elf, &config, &argv, &envp, args.fuel, &mut stdio) {
             Ok(done) => done,
             Err(error) => {
                 eprintln!("shardbox vm run: {}: {error}", args.elf.display());

@@ -91,15 +91,12 @@ pub trait Host {
     }
 
     /// Fills `buf` with random bytes (`getrandom`, `AT_RANDOM`).
+    ///
+    /// The default is stateless and so returns the same bytes on every call; a host that
+    /// serves more than one request should keep a [`SeededRandom`] (as [`Captured`] does) or
+    /// read the operating system's generator.
     fn random(&mut self, buf: &mut [u8]) {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        for b in buf {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            *b = (z ^ (z >> 31)) as u8;
-        }
+        SeededRandom::default().fill(buf);
     }
 
     /// An `ecall` the VM does not implement itself (520..=599 are reserved for the embedder).
@@ -109,7 +106,42 @@ pub trait Host {
     }
 }
 
-/// A [`Host`] with every default: discards output, empty input.
+/// A deterministic random-byte stream (splitmix64) that continues across calls, so successive
+/// `getrandom` calls see different bytes while a run stays reproducible. Not cryptographic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeededRandom {
+    state: u64,
+}
+
+impl SeededRandom {
+    /// The seed every [`Default`] stream starts from.
+    const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    /// A stream starting from `seed`.
+    pub fn new(seed: u64) -> SeededRandom {
+        SeededRandom { state: seed }
+    }
+
+    /// Fills `buf` with the next bytes of the stream.
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for b in buf {
+            self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            *b = (z ^ (z >> 31)) as u8;
+        }
+    }
+}
+
+impl Default for SeededRandom {
+    fn default() -> SeededRandom {
+        SeededRandom::new(SeededRandom::SEED)
+    }
+}
+
+/// A [`Host`] with every default: discards output, empty input, and the stateless default
+/// `random` (the same bytes on every call: it is zero-sized and `Copy`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NullHost;
 
@@ -125,6 +157,8 @@ pub struct Captured {
     /// Bytes `read(0)` will return.
     pub stdin: Vec<u8>,
     stdin_at: usize,
+    /// Where `random` continues from (fixed seed: runs are reproducible).
+    rng: SeededRandom,
 }
 
 impl Captured {
@@ -152,6 +186,10 @@ impl Host for Captured {
         }
         self.stdin_at = self.stdin_at.saturating_add(n);
         i64::try_from(n).unwrap_or(0)
+    }
+
+    fn random(&mut self, buf: &mut [u8]) {
+        self.rng.fill(buf);
     }
 }
 

@@ -47,7 +47,7 @@ pub mod rvc;
 pub mod template;
 
 pub use exec::TrapKind;
-pub use instance::{Captured, Guest, Host, HostResult, Instance, NullHost, Outcome};
+pub use instance::{Captured, Guest, Host, HostResult, Instance, NullHost, Outcome, SeededRandom};
 pub use program::{Config, LoadError, Program};
 pub use shardbox_alloc::PagePool;
 pub use template::{Stats, Template, TemplateError, run_program};

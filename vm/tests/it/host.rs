@@ -2,7 +2,7 @@
 //! reach [`Host::hostcall`] with the guest's registers and checked memory; `Unknown` gives the
 //! guest `-ENOSYS`, `Stop` ends the run with a value.
 
-use shardbox_vm::{Guest, Host, HostResult, Outcome};
+use shardbox_vm::{Captured, Guest, Host, HostResult, Outcome, SeededRandom};
 
 use crate::asm::{self, DATA, EBREAK, ECALL, addi};
 
@@ -107,4 +107,45 @@ fn linux_numbers_and_shardbox_calls_do_not_reach_the_embedder() {
         assert_eq!(vm.cpu().x[18], DATA, "memcpy returns dst");
         assert_eq!(vm.cpu().x[10], (-38i64) as u64, "unknown Linux call");
     });
+}
+
+/// Two `getrandom(DATA + off, 16, 0)` calls; returns the 32 bytes.
+fn getrandom_twice(host: &mut dyn Host) -> [u8; 32] {
+    let code = [
+        addi(10, 5, 0),
+        addi(11, 0, 16),
+        addi(12, 0, 0),
+        addi(17, 0, 278),
+        ECALL,
+        addi(9, 10, 0), // s1 = 16
+        addi(10, 5, 16),
+        addi(11, 0, 16),
+        addi(17, 0, 278),
+        ECALL,
+        addi(18, 10, 0), // s2 = 16
+        EBREAK,
+    ];
+    let image = asm::elf(&asm::words(&code), b"");
+    asm::with_vm(&image, |vm| {
+        vm.cpu_mut().x[5] = DATA;
+        let out = vm.run(1000, host);
+        assert!(matches!(out, Outcome::Trap { .. }), "{out:?}");
+        assert_eq!((vm.cpu().x[9], vm.cpu().x[18]), (16, 16));
+        let mut bytes = [0u8; 32];
+        vm.memory().read_bytes(DATA, &mut bytes).expect("data");
+        bytes
+    })
+}
+
+#[test]
+fn successive_getrandom_calls_differ_but_a_seeded_host_is_reproducible() {
+    let first = getrandom_twice(&mut Captured::default());
+    assert_ne!(first[..16], first[16..], "the second call repeated the first: {first:?}");
+    assert_ne!(first[..16], [0u8; 16]);
+    // A fresh host with the same (default) seed replays the same stream.
+    assert_eq!(getrandom_twice(&mut Captured::default()), first);
+    // The stream continues across calls exactly as one long fill would.
+    let mut one = [0u8; 32];
+    SeededRandom::default().fill(&mut one);
+    assert_eq!(one, first);
 }
