@@ -173,15 +173,19 @@ impl Client {
 
     fn fill(&mut self) -> bool {
         let mut chunk = [0u8; 16 * 1024];
-        match self.stream.read(&mut chunk) {
-            Ok(0) => false,
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                true
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    return true;
+                }
+                // A signal to the test process (e.g. a child's exit) interrupted the read.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // A reset after the response counts as the end of the stream.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return false,
+                Err(e) => panic!("read failed: {e}"),
             }
-            // A reset after the response counts as the end of the stream.
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => false,
-            Err(e) => panic!("read failed: {e}"),
         }
     }
 
