@@ -4,12 +4,14 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use shardbox_engine::config::ServerConfig;
 use shardbox_engine::metrics::MetricsRegistry;
+use shardbox_engine::router::{self, Access, Exchange, Response};
 use shardbox_engine::server::{Server, ShutdownHandle};
 
 /// How long any single wait in a test may take before the test fails. Generous: the machine is
@@ -27,6 +29,31 @@ pub fn test_config() -> ServerConfig {
         recv_buffers: 256,
         ..ServerConfig::default()
     }
+}
+
+/// [`test_config`] plus `GET /slow?<ms>`: answered later, from a task that sleeps `ms`
+/// milliseconds (`default_ms` without a query), with the body `slept <ms>`.
+pub fn slow_route_config(default_ms: u64) -> ServerConfig {
+    let mut config = test_config();
+    config.routes = std::sync::Arc::new(move |shard| {
+        shardbox_engine::endpoints::builtin_routes(shard).get(
+            "/slow",
+            Access::Public,
+            Rc::new(move |ex: &mut Exchange<'_, '_>| {
+                let handle = ex.handle();
+                let delay: u64 = ex
+                    .request
+                    .query()
+                    .and_then(|q| std::str::from_utf8(q).ok()?.parse().ok())
+                    .unwrap_or(default_ms);
+                router::Reply::Later(Box::pin(async move {
+                    handle.sleep(Duration::from_millis(delay)).await.expect("sleep");
+                    Response::new(200, "text/plain", format!("slept {delay}"))
+                }))
+            }),
+        )
+    });
+    config
 }
 
 /// A server running on a background thread of this process.

@@ -1,12 +1,9 @@
 //! Pipelined requests: answered in order, in as few sends as possible, including requests
 //! queued behind a handler that answers later from a task.
 
-use std::rc::Rc;
 use std::time::Duration;
 
-use shardbox_engine::router::{Access, Exchange, Reply, Response};
-
-use crate::harness::{TestServer, test_config};
+use crate::harness::{TestServer, slow_route_config, test_config};
 
 #[test]
 fn sixteen_pipelined_requests_in_one_write() {
@@ -58,25 +55,7 @@ fn a_long_pipeline_is_answered_in_order_under_backpressure() {
 
 #[test]
 fn requests_behind_a_deferred_one_wait_their_turn() {
-    let mut config = test_config();
-    config.routes = std::sync::Arc::new(|shard| {
-        shardbox_engine::endpoints::builtin_routes(shard).get(
-            "/slow",
-            Access::Public,
-            Rc::new(|ex: &mut Exchange<'_, '_>| {
-                let handle = ex.handle();
-                let delay: u64 = ex
-                    .request
-                    .query()
-                    .and_then(|q| std::str::from_utf8(q).ok()?.parse().ok())
-                    .unwrap_or(50);
-                Reply::Later(Box::pin(async move {
-                    handle.sleep(Duration::from_millis(delay)).await.expect("sleep");
-                    Response::new(200, "text/plain", format!("slept {delay}"))
-                }))
-            }),
-        )
-    });
+    let config = slow_route_config(50);
     let server = TestServer::start(config);
     let mut client = server.connect();
     client.send(
@@ -97,20 +76,7 @@ fn requests_behind_a_deferred_one_wait_their_turn() {
 
 #[test]
 fn a_client_gone_while_its_task_runs_does_not_disturb_others() {
-    let mut config = test_config();
-    config.routes = std::sync::Arc::new(|shard| {
-        shardbox_engine::endpoints::builtin_routes(shard).get(
-            "/slow",
-            Access::Public,
-            Rc::new(|ex: &mut Exchange<'_, '_>| {
-                let handle = ex.handle();
-                Reply::Later(Box::pin(async move {
-                    handle.sleep(Duration::from_secs(30)).await.expect("sleep");
-                    Response::new(200, "text/plain", "late")
-                }))
-            }),
-        )
-    });
+    let config = slow_route_config(30_000);
     let server = TestServer::start(config);
     {
         let mut gone = server.connect();

@@ -1,13 +1,11 @@
 //! Graceful shutdown: SIGTERM while a request is in flight lets it finish, closes idle
 //! connections, stops accepting and exits 0; a second signal closes everything at once.
 
-use std::rc::Rc;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use shardbox_engine::router::{Access, Exchange, Reply, Response};
 
-use crate::harness::{Binary, Client, TestServer, eventually, test_config};
+use crate::harness::{Binary, Client, TestServer, eventually, slow_route_config, test_config};
 
 fn received_bytes(client: &mut Client) -> u64 {
     let text = client.get("/metrics").text();
@@ -67,20 +65,7 @@ fn a_second_signal_closes_everything() {
 
 #[test]
 fn shutdown_handle_waits_for_a_task_in_flight() {
-    let mut config = test_config();
-    config.routes = std::sync::Arc::new(|shard| {
-        shardbox_engine::endpoints::builtin_routes(shard).get(
-            "/slow",
-            Access::Public,
-            Rc::new(|ex: &mut Exchange<'_, '_>| {
-                let handle = ex.handle();
-                Reply::Later(Box::pin(async move {
-                    handle.sleep(Duration::from_millis(300)).await.expect("sleep");
-                    Response::new(200, "text/plain", "done")
-                }))
-            }),
-        )
-    });
+    let config = slow_route_config(300);
     let server = TestServer::start(config);
     let mut client = server.connect();
     client.send(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -88,7 +73,7 @@ fn shutdown_handle_waits_for_a_task_in_flight() {
     let stop = server.shutdown_handle();
     stop.shutdown();
     let reply = client.read_reply().expect("reply");
-    assert_eq!((reply.status, reply.text().as_str()), (200, "done"));
+    assert_eq!((reply.status, reply.text().as_str()), (200, "slept 300"));
     assert!(reply.closes());
     server.stop().expect("clean stop");
 }
