@@ -176,6 +176,10 @@ pub const DENIED_SYSCALLS: &[(&str, i64)] = &[
     ("uselib", libc::SYS_uselib),
     ("move_pages", libc::SYS_move_pages),
     ("migrate_pages", libc::SYS_migrate_pages),
+    // Found missing in review: the LDT (kernel bugs, Docker denies it; no 64-bit contest
+    // program needs it) and open_tree with mount attributes (Linux 6.15; not in libc 0.2.191).
+    ("modify_ldt", libc::SYS_modify_ldt),
+    ("open_tree_attr", 467),
 ];
 
 /// `clone` (its first argument holds the flags on x86-64).

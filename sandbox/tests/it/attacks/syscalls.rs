@@ -1,12 +1,16 @@
 //! Kernel attack surface: every syscall of the deny-list, namespace flags of `clone` (also with
 //! garbage in the upper bits), `clone3`, the i386 (`int $0x80`) and x32 ABIs, socket families
 //! outside the namespaced four (AF_VSOCK reaches the hypervisor host past the net namespace),
-//! and that glibc still starts threads and processes when `clone3` answers ENOSYS.
+//! and that glibc still starts threads and processes when `clone3` answers ENOSYS. Then every
+//! way around a filter that compares x86-64 numbers (i386 numbers, x32 numbers, bits above 31,
+//! `clone3` with a namespace flag), in a container and through the judge (`Dangerous Syscall`).
 
 use libtest_mimic::{Failed, Trial};
+use shardbox_sandbox::status::Status;
 
 use super::{compile, field, run_bin};
 use crate::harness::{check, limits, pool};
+use crate::judge::{cmd, expect_status, file, run_one};
 
 const SOURCE: &str = include_str!("c/syscalls.c");
 
@@ -17,6 +21,8 @@ pub fn tests() -> Vec<Trial> {
         Trial::test("attacks::syscalls::foreign_abis_kill", foreign_abis),
         Trial::test("attacks::syscalls::socket_families_outside_the_netns", socket_families),
         Trial::test("attacks::syscalls::glibc_falls_back_from_clone3", glibc_fallback),
+        Trial::test("attacks::syscalls::number_check_bypasses_kill", bypasses),
+        Trial::test("attacks::syscalls::judge_reports_bypasses_as_dangerous", bypasses_judged),
     ]
 }
 
@@ -82,6 +88,30 @@ const DENIED: &[(&str, u32)] = &[
     ("uselib", 134),
     ("move_pages", 279),
     ("migrate_pages", 256),
+    ("modify_ldt", 154),
+    ("open_tree_attr", 467),
+];
+
+/// Each way around the number checks (`bypass` mode of `c/syscalls.c`) and what the filter must
+/// answer: SIGSYS, except `clone3`, which answers ENOSYS whatever its flags (glibc falls back).
+/// Without the filter (on the host, as root) `int80_unshare` and `high_bits_unshare` create a
+/// user namespace, `int80_socketcall_vsock` an AF_VSOCK socket, `clone3_newuser` a process in
+/// a new user namespace, `modify_ldt` reads the LDT and `io_uring_setup` makes a ring.
+const BYPASSES: &[(&str, &str)] = &[
+    ("int80_unshare", "sig 31"),
+    ("int80_mount", "sig 31"),
+    ("int80_socketcall_vsock", "sig 31"),
+    ("x32_unshare", "sig 31"),
+    ("x32_mount", "sig 31"),
+    ("x32_ptrace", "sig 31"),
+    ("x32_socket_vsock", "sig 31"),
+    ("x32_clone3_newuser", "sig 31"),
+    ("high_bits_unshare", "sig 31"),
+    ("nr_minus_one", "sig 31"),
+    ("clone3_newuser", "ret -1 38"),
+    ("modify_ldt", "sig 31"),
+    ("open_tree_attr", "sig 31"),
+    ("io_uring_setup", "sig 31"),
 ];
 
 fn deny_list() -> Result<(), Failed> {
@@ -172,5 +202,48 @@ fn glibc_fallback() -> Result<(), Failed> {
     check(field(&r, "pthread") == Some("0"), || format!("pthread_create: {r:?}"))?;
     check(field(&r, "posix_spawn") == Some("0 0"), || format!("posix_spawn: {r:?}"))?;
     check(field(&r, "fork") == Some("7"), || format!("fork: {r:?}"))?;
+    Ok(())
+}
+
+fn bypasses() -> Result<(), Failed> {
+    let bin = bin()?;
+    let mut c = pool().get()?;
+    let r = run_bin(&mut c, "syscalls", &bin, &["bypass"], limits())?;
+    r.exited(0)?;
+    let wrong: Vec<String> = BYPASSES
+        .iter()
+        .filter(|(name, want)| field(&r, name) != Some(want))
+        .map(|(name, want)| format!("{name}: {:?}, want {want:?}", field(&r, name)))
+        .collect();
+    check(wrong.is_empty(), || format!("bypasses not stopped: {wrong:?}\n{r:?}"))?;
+    Ok(())
+}
+
+/// The same attempts in the program's main process, through the judge: the status a user sees.
+fn bypasses_judged() -> Result<(), Failed> {
+    let bin = bin()?;
+    let dir = std::env::temp_dir().join(format!("sbx-bypass-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("syscalls");
+    std::fs::write(&path, &bin)?;
+    let result = judge_each(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn judge_each(path: &std::path::Path) -> Result<(), Failed> {
+    let src = crate::judge::json_string(&path.to_string_lossy());
+    let copy_in = format!(r#","copyIn":{{"syscalls":{{"src":{src}}}}}"#);
+    for (name, want) in BYPASSES {
+        let r = run_one(&cmd(&format!(r#"["./syscalls","main","{name}"]"#), &copy_in))?;
+        if *want == "sig 31" {
+            expect_status(&r, Status::DangerousSyscall).map_err(|e| format!("{name}: {e}"))?;
+            check(r.exit_status == 31, || format!("{name}: {r:?}"))?;
+        } else {
+            expect_status(&r, Status::Accepted).map_err(|e| format!("{name}: {e}"))?;
+            let line = format!("{name} {want}\n");
+            check(file(&r, "stdout") == line, || format!("{name}: {r:?}"))?;
+        }
+    }
     Ok(())
 }
