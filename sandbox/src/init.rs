@@ -7,12 +7,17 @@
 //! detached mqueue mount for the reset, send `Ready`, then serve [`Request`]s one at a time:
 //!
 //! ```text
-//!   host ──Exec──► init ──clone──► child: join cgroup (+ own cgroup ns), setsid, fds → 0..n,
+//!   host ──Exec──► init ──vfork──► child: join cgroup (+ own cgroup ns), setsid, fds → 0..n,
 //!                                  chdir /w, rlimits,
 //!        ◄─Started─                drop caps, setuid, no_new_privs, seccomp, execve
 //!        ──Kill?──►      SIGCHLD → reap; main exited → kill(-1) until no child is left
 //!        ◄─Exited─       (with the rusage of every reaped process and the wall time)
 //! ```
+//!
+//! The child is spawned like `posix_spawn` does (`sys::proc::spawn_vfork`: it shares the init's
+//! memory, on its own stack, until `execve`; the init sleeps meanwhile), so it only makes raw
+//! syscalls and reports a failure through an atomic (`ChildFailure`). The capability bounding
+//! set is dropped once, by the init at setup, not per program.
 //!
 //! Programs never see the init's fds (close_range), never run as its uid and never keep a
 //! capability. A broken socket (EOF, error, undecodable message) ends the init, and with it
@@ -25,6 +30,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use seccompiler::BpfProgram;
 
+use crate::limits::{CHILD_STACK_BYTES, MSG_FDS_MAX};
 use crate::limits::{
     EXEC_ETXTBSY_RETRIES_MAX, KILL_ROUNDS_MAX, MSG_BYTES_MAX, WIPE_DEPTH_MAX, WIPE_ENTRIES_MAX,
     XATTR_NAMES_BYTES_MAX,
@@ -82,6 +88,8 @@ struct State<'a> {
     mqueue: Option<OwnedFd>,
     cgroup_fds: Vec<OwnedFd>,
     running: Option<Running>,
+    /// The stack every program's child starts on (`spawn_vfork`), mapped once.
+    stack: sys::proc::ChildStack,
 }
 
 struct Running {
@@ -116,10 +124,14 @@ fn setup<'a>(args: &'a InitArgs<'a>, ctl: &OwnedFd) -> SetupResult<State<'a>> {
         ("root", e.source)
     })?;
     let mqueue = open_mqueue();
+    // Once for every program: the init never execs, so its own (effective) capabilities are
+    // untouched, and programs inherit an empty bounding set instead of dropping 41 caps each.
+    sys::proc::drop_bounding_set(args.cap_last).map_err(|e| ("bounding set", e))?;
+    let stack = sys::proc::ChildStack::new(CHILD_STACK_BYTES).map_err(|e| ("child stack", e))?;
     let sigchld = sys::proc::sigchld_fd().map_err(|e| ("signalfd", e))?;
     let ctl = sys::proc::dup_at_least(ctl.as_fd(), 3).map_err(|e| ("dup", e))?;
     send(ctl.as_fd(), &Reply::Ready, &[]).map_err(|e| ("ready", e))?;
-    Ok(State { args, ctl, sigchld, mqueue, cgroup_fds: Vec::new(), running: None })
+    Ok(State { args, ctl, sigchld, mqueue, cgroup_fds: Vec::new(), running: None, stack })
 }
 
 /// Mounts the ipc namespace's mqueue filesystem over `/tmp`, keeps an fd to it and detaches it,
@@ -338,7 +350,7 @@ fn start(st: &mut State<'_>, spec: &ExecSpec, fds: &[OwnedFd]) -> io::Result<Rep
     ) else {
         return Ok(Reply::ExecFailed { step: ExecStep::Execve, errno: errno::EINVAL });
     };
-    let (err_r, err_w) = sys::sock::pipe()?;
+    let failure = ChildFailure::default();
     let child = ChildPlan {
         spec,
         fds,
@@ -346,33 +358,22 @@ fn start(st: &mut State<'_>, spec: &ExecSpec, fds: &[OwnedFd]) -> io::Result<Rep
         argv: &argv,
         envp: &envp,
         cgroup_fds: &st.cgroup_fds,
-        err_w: &err_w,
+        failure: &failure,
         filter: st.args.filter,
         uid: st.args.plan.user_uid,
         gid: st.args.plan.user_gid,
-        cap_last: st.args.cap_last,
     };
     let start_ns = sys::monotonic_ns();
-    // SAFETY: the init is single-threaded (it is a clone of the single-threaded zygote and
-    // starts no thread).
-    let forked = unsafe { sys::proc::clone3(0) }?;
-    let pid = match forked {
-        sys::proc::Forked::Child => exec_child(&child),
-        sys::proc::Forked::Parent { pid, pidfd } => {
-            drop(pidfd);
-            pid
-        }
-    };
-    drop(err_w);
-    let mut report = [0u8; 8];
-    let n = read_full(err_r.as_fd(), &mut report)?;
+    // SAFETY: the init is single-threaded (a clone of the single-threaded zygote; it starts no
+    // thread) and has no signal handlers (`reset_signals`; SIGCHLD goes to a signalfd);
+    // `exec_child` makes only raw syscalls, allocates nothing and reports through `failure`,
+    // an atomic.
+    let pid = unsafe { sys::proc::spawn_vfork(&mut st.stack, &|| exec_child(&child)) }?;
     st.running =
         Some(Running { pid, start_ns, main: None, user_ns: 0, sys_ns: 0, maxrss_bytes: 0 });
-    if n == 8 {
-        // The child failed before exec and exits: reap it quietly.
-        let (s, e) = report.split_at(4);
-        let step = step_from_u32(u32::from_ne_bytes(s.try_into().unwrap_or_default()));
-        let errno = i32::from_ne_bytes(e.try_into().unwrap_or_default());
+    // The child has exec'd or exited by now (CLONE_VFORK): its report, if any, is written.
+    if let Some((step, errno)) = failure.get() {
+        // The child failed before exec and exited: reap it quietly.
         kill_until_gone_quiet(st)?;
         st.running = None;
         return Ok(Reply::ExecFailed { step, errno });
@@ -380,16 +381,25 @@ fn start(st: &mut State<'_>, spec: &ExecSpec, fds: &[OwnedFd]) -> io::Result<Rep
     Ok(Reply::Started { pid: u32::try_from(pid).unwrap_or(0), start_ns })
 }
 
-fn read_full(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    let mut off = 0;
-    while off < buf.len() {
-        let n = sys::sock::read_raw(fd, buf.get_mut(off..).unwrap_or_default())?;
-        if n == 0 {
-            break;
-        }
-        off += n;
+/// Why a program's child failed before `execve`, written by the child into the init's memory
+/// (`spawn_vfork` shares it) and read once the child is gone: `step + 1` in the high half (0 =
+/// no failure), errno in the low half.
+#[derive(Default)]
+struct ChildFailure(std::sync::atomic::AtomicU64);
+
+impl ChildFailure {
+    fn set(&self, step: ExecStep, e: &io::Error) {
+        let errno = u32::from_ne_bytes(sys::errno_of(e).to_ne_bytes());
+        let v = (u64::from(step_to_u32(step)) + 1) << 32 | u64::from(errno);
+        self.0.store(v, std::sync::atomic::Ordering::SeqCst);
     }
-    Ok(off)
+
+    fn get(&self) -> Option<(ExecStep, i32)> {
+        let v = self.0.load(std::sync::atomic::Ordering::SeqCst);
+        let step = u32::try_from(v >> 32).ok()?.checked_sub(1)?;
+        let errno = i32::from_ne_bytes((v as u32).to_ne_bytes());
+        Some((step_from_u32(step), errno))
+    }
 }
 
 const EXEC_STEPS: [ExecStep; 10] = [
@@ -420,22 +430,17 @@ struct ChildPlan<'a> {
     argv: &'a sys::proc::CStrArray,
     envp: &'a sys::proc::CStrArray,
     cgroup_fds: &'a [OwnedFd],
-    err_w: &'a OwnedFd,
+    failure: &'a ChildFailure,
     filter: Option<&'a BpfProgram>,
     uid: u32,
     gid: u32,
-    cap_last: u32,
 }
 
-/// The program's side of the fork: never returns.
+/// The program's side of the spawn: never returns. It runs in the init's memory (`spawn_vfork`)
+/// until `execve`: raw syscalls only, no allocation (fds are shuffled through a fixed array).
 fn exec_child(p: &ChildPlan<'_>) -> ! {
-    let err = p.err_w.as_raw_fd();
     let fail = |step: ExecStep, e: io::Error| -> ! {
-        let mut msg = [0u8; 8];
-        let (s, n) = msg.split_at_mut(4);
-        s.copy_from_slice(&step_to_u32(step).to_ne_bytes());
-        n.copy_from_slice(&sys::errno_of(&e).to_ne_bytes());
-        let _ = sys::sock::write_raw(err, &msg);
+        p.failure.set(step, &e);
         sys::proc::exit_now(127)
     };
     sys::proc::unblock_all_signals();
@@ -455,26 +460,17 @@ fn exec_child(p: &ChildPlan<'_>) -> ! {
     // fds: move every source above the target range, then place them at 0..n.
     let n = p.spec.fd_slots.len();
     let floor = RawFd::try_from(n.max(3)).unwrap_or(RawFd::MAX).saturating_add(1);
-    let err = match sys::proc::dup_at_least(p.err_w.as_fd(), floor) {
-        Ok(fd) => fd.into_raw_fd_keep(),
-        Err(e) => fail(ExecStep::Fds, e),
-    };
-    let fail = |step: ExecStep, e: io::Error| -> ! {
-        let mut msg = [0u8; 8];
-        let (s, no) = msg.split_at_mut(4);
-        s.copy_from_slice(&step_to_u32(step).to_ne_bytes());
-        no.copy_from_slice(&sys::errno_of(&e).to_ne_bytes());
-        let _ = sys::sock::write_raw(err, &msg);
-        sys::proc::exit_now(127)
-    };
-    let mut high = Vec::with_capacity(p.fds.len());
-    for fd in p.fds {
+    let mut high = [-1 as RawFd; MSG_FDS_MAX];
+    if p.fds.len() > high.len() {
+        fail(ExecStep::Fds, io::Error::from_raw_os_error(errno::EINVAL));
+    }
+    for (slot, fd) in high.iter_mut().zip(p.fds) {
         match sys::proc::dup_at_least(fd.as_fd(), floor) {
-            Ok(h) => high.push(h.into_raw_fd_keep()),
+            Ok(h) => *slot = h.into_raw_fd_keep(),
             Err(e) => fail(ExecStep::Fds, e),
         }
     }
-    let mut next = high.iter();
+    let mut next = high.iter().take(p.fds.len());
     for (i, present) in p.spec.fd_slots.iter().enumerate() {
         let target = RawFd::try_from(i).unwrap_or(RawFd::MAX);
         if *present {
@@ -499,8 +495,8 @@ fn exec_child(p: &ChildPlan<'_>) -> ! {
             fail(ExecStep::Rlimit, e);
         }
     }
-    if let Err(e) = sys::proc::drop_bounding_set(p.cap_last)
-        .and_then(|()| sys::proc::set_ids(p.uid, p.gid))
+    // The bounding set is already empty (the init dropped it once, in `setup`).
+    if let Err(e) = sys::proc::set_ids(p.uid, p.gid)
         .and_then(|()| sys::proc::clear_capabilities())
         .and_then(|()| sys::proc::set_no_new_privs())
     {

@@ -90,6 +90,11 @@ pub const MEMORY_LIMIT_BYTES_MIN: u64 = 4096;
 /// writer has not closed it yet), one millisecond apart.
 pub const EXEC_ETXTBSY_RETRIES_MAX: u32 = 50;
 
+/// Stack of a program's child between its spawn and `execve`, in bytes (`init::exec_child` runs
+/// on it in the init's memory; it needs a few KiB, debug builds more). Mapped once per container
+/// with a guard page below; only the pages touched are ever allocated.
+pub const CHILD_STACK_BYTES: usize = 256 * 1024;
+
 // ---------------------------------------------------------------------------------------------
 // Judge layer.
 

@@ -1,5 +1,5 @@
-//! Process syscalls: clone3 with namespaces and a pidfd, credentials, capabilities, rlimits,
-//! exec, signals, wait.
+//! Process syscalls: clone3 with namespaces and a pidfd, the vfork-style spawn of programs
+//! ([`spawn_vfork`] on a [`ChildStack`]), credentials, capabilities, rlimits, exec, signals, wait.
 //!
 //! The fork-like calls are `unsafe fn`s: they are sound only in a single-threaded process (the
 //! zygote and the container init are). Everything else is a safe wrapper.
@@ -78,6 +78,86 @@ pub unsafe fn clone3(ns_flags: u64) -> io::Result<Forked> {
             Ok(Forked::Parent { pid: i32::try_from(pid).unwrap_or(i32::MAX), pidfd })
         }
     }
+}
+
+/// A stack for [`spawn_vfork`] children: mapped once, reused by every spawn (the caller is
+/// suspended while a child runs on it), with an inaccessible guard page below it so an overflow
+/// faults instead of writing into the caller's memory.
+pub struct ChildStack {
+    /// Start of the mapping (the guard page); `len` bytes, mapped by `new`, unmapped by drop.
+    base: *mut libc::c_void,
+    len: usize,
+}
+
+impl ChildStack {
+    /// Maps `bytes` of stack (rounded up to pages) plus one guard page.
+    pub fn new(bytes: usize) -> io::Result<Self> {
+        let page = 4096usize;
+        let len = bytes.div_ceil(page).saturating_add(1).saturating_mul(page);
+        // SAFETY: an anonymous private mapping at an address the kernel picks; no memory of
+        // ours is touched.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let stack = ChildStack { base, len };
+        // SAFETY: the first page lies inside the mapping made above, which nothing uses yet.
+        cvt(unsafe { libc::mprotect(stack.base, page, libc::PROT_NONE) })?;
+        Ok(stack)
+    }
+
+    /// One past the highest byte (stacks grow down on x86-64), 16-byte aligned.
+    fn top(&self) -> *mut libc::c_void {
+        // `len` is a multiple of the page size, so base + len is page (and 16-byte) aligned.
+        self.base.cast::<u8>().wrapping_add(self.len).cast()
+    }
+}
+
+impl Drop for ChildStack {
+    fn drop(&mut self) {
+        // SAFETY: `base`/`len` describe the mapping made by `new`; no child runs on it now
+        // (spawn_vfork returns only after its child has exec'd or exited).
+        unsafe { libc::munmap(self.base, self.len) };
+    }
+}
+
+extern "C" fn vfork_entry<F: Fn()>(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `&F` spawn_vfork passed to clone; the caller is suspended inside
+    // clone (CLONE_VFORK) until this child execs or exits, so the reference stays valid.
+    let f = unsafe { &*arg.cast_const().cast::<F>() };
+    f();
+    exit_now(127)
+}
+
+/// Starts `child` in a new process that shares this one's memory until it execs or exits
+/// (`clone(CLONE_VM | CLONE_VFORK | SIGCHLD)` on `stack`, as `posix_spawn` does): no page
+/// tables are copied and none torn down. Returns its pid once it has exec'd or exited; `child`
+/// must end in `execve` or `_exit` (if it returns, the child `_exit`s with 127).
+///
+/// # Safety
+///
+/// The caller must be single-threaded and install no signal handlers (a handler would run on
+/// the shared memory in the child). `child` runs in the caller's memory on a small stack: it may
+/// only make raw syscalls and write through atomics; it must not allocate, unwind, take a lock
+/// or touch the caller's stack other than through what it captured.
+pub unsafe fn spawn_vfork<F: Fn()>(stack: &mut ChildStack, child: &F) -> io::Result<i32> {
+    let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
+    let arg: *const F = child;
+    // SAFETY: `stack.top()` is the top of a live mapping this exclusive borrow keeps unused by
+    // anything else; `vfork_entry::<F>` receives `arg`, a `&F` valid until clone returns (the
+    // caller is suspended until then); the child never returns into this frame (it runs on
+    // its own stack and ends in execve or _exit).
+    let pid = unsafe { libc::clone(vfork_entry::<F>, stack.top(), flags, arg.cast_mut().cast()) };
+    cvt(pid)
 }
 
 /// `_exit(code)`: leaves without running destructors or atexit handlers (after a fork).

@@ -105,6 +105,17 @@ fn path_lookup() -> Result<(), Failed> {
     // ./name in /w wins over PATH; a file without x bit is not executable.
     c.copy_in(b"true", &std::fs::read("/bin/true")?)?;
     run_args(&mut c, &["true"], limits())?.exited(0)?;
+    // A failure inside the program's child (after the spawn, before exec) comes back with its
+    // step and errno: a directory is EACCES at execve, a file that is no program ENOEXEC.
+    match no_path(&mut c, &["/tmp"]) {
+        Err(ContainerError::Exec { step: ExecStep::Execve, errno: 13, .. }) => {}
+        other => return Err(format!("directory: {other:?}").into()),
+    }
+    c.copy_in(b"plain", b"not a program")?;
+    match no_path(&mut c, &["/w/plain"]) {
+        Err(ContainerError::Exec { step: ExecStep::Execve, errno: 8, .. }) => {}
+        other => return Err(format!("no program: {other:?}").into()),
+    }
     // The container still works after start failures.
     sh(&mut c, "exit 3", limits())?.exited(3)?;
     Ok(())
