@@ -83,6 +83,11 @@ pub const CGROUP_FILE_BYTES_MAX: usize = 4096;
 /// fail with a clear error, and the pool falls back to rlimits).
 pub const CGROUP_VACATE_ROUNDS_MAX: usize = 4;
 
+/// Every how many calls `Cgroup::is_empty_quick` (the pool's per-run emptiness checks) reads
+/// every hierarchy's `cgroup.procs` instead of the two files that cover a container's processes
+/// (defence in depth, amortised: five opens per this many checks).
+pub const CGROUP_FULL_CHECK_EVERY: u32 = 64;
+
 /// Smallest memory limit the cgroup accepts from us, in bytes (a program cannot start below it).
 pub const MEMORY_LIMIT_BYTES_MIN: u64 = 4096;
 
@@ -188,6 +193,7 @@ const _: () = assert!(
     "a batch of opens fits well inside a unix socket's default 208 KiB buffer"
 );
 const _: () = assert!(OPEN_WRITE_BATCH_MAX >= 1);
+const _: () = assert!(CGROUP_FULL_CHECK_EVERY >= 1);
 const _: () = assert!(FILES_MAX >= 3, "stdin, stdout and stderr must fit");
 const _: () = assert!(CMDS_MAX >= 2, "an interactive judge needs two commands");
 const _: () = assert!(

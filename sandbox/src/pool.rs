@@ -2,16 +2,25 @@
 //!
 //! [`Pool::new`] builds the mount plan, starts the zygote, sets up cgroups (or the rlimit
 //! fallback), builds `pre_fork` containers, and starts one replenisher thread that keeps
-//! `pre_fork` idle containers ready. [`Pool::get`] pops an idle container (or builds one when
-//! none is idle and the cap `containers_max` allows; past the cap: [`PoolError::Exhausted`],
-//! which the engine maps to 503). Dropping the [`PooledContainer`] resets it on the dropping
-//! thread and pushes it back; one that fails its reset (or is broken) is destroyed and its slot
-//! freed for a replacement. [`Pool::check_invariants`] asserts the bookkeeping.
+//! `pre_fork` idle containers ready. [`Pool::get`] takes the idle container returned longest
+//! ago (or builds one when none is idle and the cap `containers_max` allows; past the cap:
+//! [`PoolError::Exhausted`], which the engine maps to 503). Dropping the [`PooledContainer`]
+//! sends its init the reset and pushes it back at once, without waiting: the init kills and
+//! wipes while the container waits its turn, and `get` reads the answer and checks the cgroup
+//! is empty when it hands the container out. One that fails its reset (or is broken) is
+//! destroyed and its slot freed for a replacement. [`Pool::check_invariants`] asserts the
+//! bookkeeping.
+//!
+//! ```text
+//!  get ──► pop_front ─► finish_reset (answer read, cgroup checked) ─► PooledContainer
+//!  drop(PooledContainer) ──► start_reset (Reset sent) ─► push_back      (nobody waits)
+//! ```
 //!
 //! Each container gets a uid slot `s`: container root → host uid `cred_start + 2s`, programs →
 //! `cred_start + 2s + 1`. Dropping the pool destroys every idle container, stops the zygote and
 //! removes the cgroups and the root directory.
 
+use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -73,7 +82,9 @@ pub enum PoolError {
 
 #[derive(Debug)]
 struct State {
-    idle: Vec<Container>,
+    /// Oldest returned first: a container's reset ([`Container::start_reset`]) runs in its
+    /// init while younger ones are handed out, so `get` rarely waits for it.
+    idle: VecDeque<Container>,
     /// `slots[s]`: a live container (idle, in use or being built) has uid slot `s`.
     slots: Vec<bool>,
     shutdown: bool,
@@ -148,7 +159,7 @@ impl Pool {
         let info = SandboxInfo::new(&config, &plan, cgroups.as_ref());
         let inner = Arc::new(Inner {
             state: Mutex::new(State {
-                idle: Vec::new(),
+                idle: VecDeque::new(),
                 slots: vec![false; config.containers_max],
                 shutdown: false,
             }),
@@ -162,7 +173,7 @@ impl Pool {
         });
         for _ in 0..inner.config.pre_fork {
             let c = inner.build()?;
-            lock(&inner.state).idle.push(c);
+            lock(&inner.state).idle.push_back(c);
         }
         let weak = Arc::downgrade(&inner);
         let replenisher = std::thread::Builder::new()
@@ -172,16 +183,34 @@ impl Pool {
         Ok(Pool { inner, replenisher: Some(replenisher) })
     }
 
-    /// Takes a ready container (or builds one, within the cap).
+    /// Takes a ready container (or builds one, within the cap). The idle container returned
+    /// longest ago goes first; its reset is finished here (normally its answer is waiting
+    /// already), and one whose reset fails is destroyed and the next one tried.
     pub fn get(&self) -> Result<PooledContainer, PoolError> {
-        let mut st = lock(&self.inner.state);
-        if let Some(c) = st.idle.pop() {
+        loop {
+            let mut st = lock(&self.inner.state);
+            let Some(mut c) = st.idle.pop_front() else { break };
+            // Wake the replenisher only when it has something to do: a wake-up per request
+            // costs a context switch on the hot path.
+            let below = st.idle.len() < self.inner.config.pre_fork;
             drop(st);
-            self.inner.wake.notify_all();
-            c.check_invariants();
+            if below {
+                self.inner.wake.notify_all();
+            }
+            if c.reset_pending() {
+                // The reset's own check that the cgroup is empty runs now, at hand-out time:
+                // it is also the check before reuse. A failure is an operating error (a
+                // process that survived the kill): the container is destroyed, never reused.
+                if let Err(e) = c.finish_reset() {
+                    eprintln!("shardbox sandbox: reset container {}: {e}", c.id());
+                    self.inner.discard(c);
+                    continue;
+                }
+            } else {
+                c.check_invariants();
+            }
             return Ok(PooledContainer { inner: Arc::clone(&self.inner), container: Some(c) });
         }
-        drop(st);
         self.inner.wake.notify_all();
         let c = self.inner.build()?;
         Ok(PooledContainer { inner: Arc::clone(&self.inner), container: Some(c) })
@@ -213,8 +242,23 @@ impl Pool {
     }
 
     /// Asserts the pool's bookkeeping (STYLE.md §10): idle ≤ live ≤ cap, every idle container
-    /// passes its own check, idle containers have distinct slots that are marked live.
+    /// passes its own check, idle containers have distinct slots that are marked live. Resets
+    /// still pending are finished first (one that fails destroys its container, as `get` does).
     pub fn check_invariants(&self) {
+        let mut failed = Vec::new();
+        {
+            let mut st = lock(&self.inner.state);
+            let idle = std::mem::take(&mut st.idle);
+            for mut c in idle {
+                match c.finish_reset() {
+                    Ok(()) => st.idle.push_back(c),
+                    Err(_) => failed.push(c),
+                }
+            }
+        }
+        for c in failed {
+            self.inner.discard(c);
+        }
         let st = lock(&self.inner.state);
         assert!(st.idle.len() <= st.live(), "more idle containers than live ones");
         assert!(st.live() <= self.inner.config.containers_max, "more live containers than the cap");
@@ -260,6 +304,15 @@ impl Inner {
         Ok(Container::new(id, slot, nc, self.cgroups.as_ref(), self.run_config.clone())?)
     }
 
+    /// Destroys `c` and frees its slot.
+    fn discard(&self, c: Container) {
+        let slot = c.slot();
+        if let Err(e) = c.destroy() {
+            eprintln!("shardbox sandbox: destroy container: {e}");
+        }
+        self.free(slot);
+    }
+
     fn free(&self, slot: usize) {
         let mut st = lock(&self.state);
         if let Some(s) = st.slots.get_mut(slot) {
@@ -273,20 +326,18 @@ impl Inner {
         if let Some(root) = &self.cgroups {
             root.sweep();
         }
-        let ok = !c.is_broken() && c.reset().is_ok();
+        // Only the request is sent here: the init resets while the container waits in the
+        // pool, and `get` reads the answer and checks the cgroup is empty after the kill, just
+        // before reuse.
+        let ok = !c.is_broken() && c.start_reset().is_ok();
         if ok {
-            c.check_invariants();
             let mut st = lock(&self.state);
             if !st.shutdown {
-                st.idle.push(c);
+                st.idle.push_back(c);
                 return;
             }
         }
-        let slot = c.slot();
-        if let Err(e) = c.destroy() {
-            eprintln!("shardbox sandbox: destroy container: {e}");
-        }
-        self.free(slot);
+        self.discard(c);
     }
 }
 
@@ -308,7 +359,7 @@ fn replenish(weak: &std::sync::Weak<Inner>) {
             }
         }
         match inner.build() {
-            Ok(c) => lock(&inner.state).idle.push(c),
+            Ok(c) => lock(&inner.state).idle.push_back(c),
             Err(e) => {
                 eprintln!("shardbox sandbox: replenish: {e}");
                 std::thread::sleep(std::time::Duration::from_millis(100));

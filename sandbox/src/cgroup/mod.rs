@@ -40,9 +40,10 @@ use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::limits::{CGROUP_FILE_BYTES_MAX, CGROUP_VACATE_ROUNDS_MAX};
+use crate::limits::{CGROUP_FILE_BYTES_MAX, CGROUP_FULL_CHECK_EVERY, CGROUP_VACATE_ROUNDS_MAX};
 use detect::Layout;
 
 /// Which cgroup version is in use (go-judge `/config` `cgroupType`: 0 none, 1 v1, 2 v2).
@@ -489,6 +490,15 @@ pub struct Cgroup {
     dirs: Vec<(String, PathBuf)>,
     cpu_file: (PathBuf, File),
     peak_file: (PathBuf, File),
+    /// `memory.oom_control` (v1) / `memory.events` (v2), kept open and re-read with `pread` (a
+    /// seq file restarts at offset 0, unlike `cgroup.procs`): two reads per run, no open.
+    events_file: (PathBuf, File),
+    /// `memory.usage_in_bytes` (v1) / `memory.current` (v2), kept open likewise.
+    current_file: (PathBuf, File),
+    /// v1: `pids.current`, kept open likewise; [`Cgroup::is_empty_quick`] reads it.
+    pids_current: Option<(PathBuf, File)>,
+    /// [`Cgroup::is_empty_quick`] calls since the last full check.
+    quick_checks: AtomicU32,
     /// Last limits written (writes are skipped when unchanged).
     written: Option<CgroupLimits>,
     /// v2: cpu.stat usage at the reset; OOM kills at the reset (both versions).
@@ -540,11 +550,21 @@ impl Cgroup {
         };
         let cpu_file = open_rw(find("cpuacct").or_else(|_| find("cpu"))?.join(f.cpu))?;
         let peak_file = open_rw(find("memory")?.join(f.peak))?;
+        let events_file = open_rw(find("memory")?.join(f.events))?;
+        let current_file = open_rw(find("memory")?.join(f.current))?;
+        let pids_current = match version {
+            CgroupVersion::V1 => Some(open_rw(find("pids")?.join("pids.current"))?),
+            CgroupVersion::V2 => None,
+        };
         let mut cg = Cgroup {
             version,
             dirs,
             cpu_file,
             peak_file,
+            events_file,
+            current_file,
+            pids_current,
+            quick_checks: AtomicU32::new(0),
             written: None,
             cpu_base_ns: 0,
             oom_base: 0,
@@ -711,9 +731,8 @@ impl Cgroup {
     }
 
     fn read_oom_kills(&self) -> Result<u64, CgroupError> {
-        let dir = self.dir_of("memory").ok_or(CgroupError::Unavailable)?;
-        let path = dir.join(Self::files(self.version).events);
-        let text = read_small(&path)?;
+        let (path, f) = &self.events_file;
+        let text = read_at0(f, path)?;
         // Kernels before 4.13 have no oom_kill line in v1: count 0.
         Ok(parse_keyed(&text, "oom_kill").unwrap_or(0))
     }
@@ -752,10 +771,9 @@ impl Cgroup {
 
     /// Memory charged to the cgroup now, bytes (page cache left by earlier programs).
     pub fn memory_current(&self) -> Result<u64, CgroupError> {
-        let dir = self.dir_of("memory").ok_or(CgroupError::Unavailable)?;
-        let path = dir.join(Self::files(self.version).current);
-        let text = read_small(&path)?;
-        parse_value(&text).flatten().ok_or(CgroupError::Parse { path, text })
+        let (path, f) = &self.current_file;
+        let text = read_at0(f, path)?;
+        parse_value(&text).flatten().ok_or_else(|| CgroupError::Parse { path: path.clone(), text })
     }
 
     /// True when no task is in the cgroup (in every hierarchy), the adopted init aside.
@@ -768,6 +786,41 @@ impl Cgroup {
             }
         }
         Ok(true)
+    }
+
+    /// [`Cgroup::is_empty`] for the hot path (the pool's paired checks after the kill and
+    /// before reuse): on v1 with the init adopted, `pids.current` is 0 (one `pread`) and the
+    /// `cpu` hierarchy's `cgroup.procs` lists only the init (one open). That is every process
+    /// of the container: each is born in the init's `cpu` cgroup and none can leave it (no
+    /// cgroup file is reachable from inside), and any that joined `pids` is counted there,
+    /// zombies included. Every [`CGROUP_FULL_CHECK_EVERY`]-th call, and whenever the quick
+    /// answer is "not empty", every hierarchy is read as [`Cgroup::is_empty`] does. v2 (one
+    /// hierarchy) and v1 without an adopted init: [`Cgroup::is_empty`].
+    pub fn is_empty_quick(&self) -> Result<bool, CgroupError> {
+        let (Some(resident), Some((pids_path, pids_file))) = (self.resident, &self.pids_current)
+        else {
+            return self.is_empty();
+        };
+        let n = self.quick_checks.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        if n >= CGROUP_FULL_CHECK_EVERY {
+            self.quick_checks.store(0, Ordering::Relaxed);
+            return self.is_empty();
+        }
+        let text = read_at0(pids_file, pids_path)?;
+        let pids = parse_value(&text)
+            .flatten()
+            .ok_or_else(|| CgroupError::Parse { path: pids_path.clone(), text })?;
+        let Some(sched) = self.dirs.iter().find(|(_, d)| self.is_sched_dir(d)).map(|(_, d)| d)
+        else {
+            return self.is_empty();
+        };
+        let procs = read_small(&sched.join("cgroup.procs"))?;
+        let resident = resident.to_string();
+        if pids == 0 && procs.split_whitespace().all(|p| p == resident) {
+            Ok(true)
+        } else {
+            self.is_empty()
+        }
     }
 
     /// A new cgroup beside this one (same parents), named `name`.
@@ -913,6 +966,80 @@ mod tests {
         assert_eq!(remaining, 0);
         assert!(dirs.iter().all(|d| !d.exists()), "swept: {dirs:?}");
         assert_eq!(root.sweep(), 0, "nothing left to sweep");
+    }
+
+    #[test]
+    fn the_quick_emptiness_check_sees_every_process_it_claims_to() {
+        let root = match CgroupRoot::new("shardbox-unit-quick") {
+            Ok(root) if root.version() == CgroupVersion::V1 => root,
+            Ok(_) => {
+                eprintln!("SKIPPED: the quick check differs from the full one only on cgroup v1");
+                return;
+            }
+            Err(e) => {
+                eprintln!("SKIPPED: needs root and a usable cgroup hierarchy: {e}");
+                return;
+            }
+        };
+        let sleep = || std::process::Command::new("sleep").arg("100").spawn().expect("sleep");
+        let join = |cg: &Cgroup, ctl: &str, pid: u32| {
+            let dir = cg.dir_of(ctl).expect("hierarchy");
+            std::fs::write(dir.join("cgroup.procs"), pid.to_string()).expect("join");
+        };
+        let mut cg = root.create("c0").expect("create");
+        let mut init = sleep();
+        cg.adopt(init.id()).expect("adopt");
+        for _ in 0..2 * CGROUP_FULL_CHECK_EVERY {
+            assert!(cg.is_empty_quick().expect("quick"), "the adopted init does not count");
+        }
+        // In `pids`: seen by every quick check.
+        let mut in_pids = sleep();
+        join(&cg, "pids", in_pids.id());
+        assert!(!cg.is_empty_quick().expect("quick"));
+        assert!(!cg.is_empty().expect("full"));
+        let _ = in_pids.kill();
+        let _ = in_pids.wait();
+        assert!(cg.is_empty_quick().expect("quick"), "gone once reaped");
+        // In `cpu` beside the init (where programs are born): seen by every quick check.
+        let mut in_cpu = sleep();
+        join(&cg, "cpu", in_cpu.id());
+        assert!(!cg.is_empty_quick().expect("quick"));
+        let _ = in_cpu.kill();
+        let _ = in_cpu.wait();
+        // Only in `memory` (no container process can get there without the two above): the
+        // full check every CGROUP_FULL_CHECK_EVERY calls sees it.
+        let mut in_memory = sleep();
+        join(&cg, "memory", in_memory.id());
+        assert!(!cg.is_empty().expect("full"));
+        let seen = (0..CGROUP_FULL_CHECK_EVERY).any(|_| !cg.is_empty_quick().expect("quick"));
+        assert!(seen, "the periodic full check never ran");
+        let _ = in_memory.kill();
+        let _ = in_memory.wait();
+        let _ = init.kill();
+        let _ = init.wait();
+        cg.remove().expect("remove");
+    }
+
+    #[test]
+    fn kept_open_counters_are_read_again_at_offset_zero() {
+        let root = match CgroupRoot::new("shardbox-unit-reread") {
+            Ok(root) => root,
+            Err(e) => {
+                eprintln!("SKIPPED: needs root and a usable cgroup hierarchy: {e}");
+                return;
+            }
+        };
+        let cg = root.create("c0").expect("create");
+        // Each file read twice through the same fd gives a value both times (`cgroup.procs`
+        // would not: its second read at offset 0 is empty).
+        for _ in 0..2 {
+            assert!(cg.memory_current().is_ok());
+            assert_eq!(cg.read_oom_kills().expect("oom kills"), 0);
+            if let Some((path, f)) = &cg.pids_current {
+                assert_eq!(parse_value(&read_at0(f, path).expect("pids.current")), Some(Some(0)));
+            }
+        }
+        cg.remove().expect("remove");
     }
 
     #[test]

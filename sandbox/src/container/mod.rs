@@ -6,11 +6,13 @@
 //! the path), [`Container::run`] (one program, waits for its outcome while enforcing the CPU and
 //! wall limits with a timerfd armed for the earliest possible overrun), and
 //! [`Container::reset`] (kill everything, wipe `/w` and `/tmp`, check the cgroup is empty, reset
-//! or replace the cgroup). Any socket error, timeout or undecodable reply marks the container
+//! or replace the cgroup; split in [`Container::start_reset`] and [`Container::finish_reset`] so
+//! the pool does not wait for the init while it wipes). Any socket error, timeout or undecodable reply marks the container
 //! broken: the pool destroys it ([`Container::destroy`]) and never reuses it. Its errors are in
 //! `error.rs`.
 
 mod error;
+mod reset;
 
 pub use error::{BrokenReason, ContainerError};
 
@@ -71,6 +73,8 @@ pub struct Container {
     init_sched: Option<File>,
     /// The init's runtime when the run's counters were reset, ns.
     init_base_ns: u64,
+    /// `Reset` was sent and its answer not read yet ([`Container::start_reset`]).
+    reset_pending: bool,
 }
 
 /// The parts of [`SandboxConfig`] a container needs on every run.
@@ -105,6 +109,7 @@ impl Container {
             config,
             init_sched: None,
             init_base_ns: 0,
+            reset_pending: false,
         };
         match c.recv(REPLY_WAIT_MS_MAX)? {
             (Reply::Ready, _) => {}
@@ -198,6 +203,8 @@ impl Container {
         if self.broken {
             return Err(ContainerError::Broken(BrokenReason::Poisoned));
         }
+        // A reset's answer comes before any other: read it first.
+        self.finish_reset()?;
         if let Err(e) = req.check_limits() {
             return Err(ContainerError::TooLarge(match e {
                 ProtocolError::Limit { what, .. } => what,
@@ -535,63 +542,6 @@ impl Container {
             cancelled,
             proc_peak,
         })
-    }
-
-    /// Kills everything, wipes `/w` and `/tmp`, removes IPC objects, checks the cgroup is empty
-    /// and resets (or, when page cache stays charged to it, replaces) the cgroup.
-    pub fn reset(&mut self) -> Result<(), ContainerError> {
-        match self.request(&Request::Reset, &[], REPLY_WAIT_MS_MAX)? {
-            (Reply::Done, _) => {}
-            (Reply::Failed { step, errno }, _) => {
-                return Err(self.fail(BrokenReason::Init { step, errno }));
-            }
-            // An `Exited` of a run abandoned mid-way may precede the reset's answer.
-            (Reply::Exited(_), _) => match self.recv(REPLY_WAIT_MS_MAX)? {
-                (Reply::Done, _) => {}
-                (other, _) => return Err(self.fail(BrokenReason::Unexpected(format!("{other:?}")))),
-            },
-            (other, _) => return Err(self.fail(BrokenReason::Unexpected(format!("{other:?}")))),
-        }
-        let Some(cg) = self.cgroup.as_ref() else { return Ok(()) };
-        if !cg.is_empty()? {
-            return Err(self.fail(BrokenReason::CgroupNotEmpty));
-        }
-        let leftover = cg.memory_current()?;
-        let per_run = cg.version() == CgroupVersion::V2 && !cg.peak_resettable();
-        if leftover > self.config.config.memory_leftover_bytes_max || per_run {
-            self.rotate_cgroup()?;
-        }
-        Ok(())
-    }
-
-    fn rotate_cgroup(&mut self) -> Result<(), ContainerError> {
-        let Some(old) = self.cgroup.as_ref() else { return Ok(()) };
-        let name = format!("c{}-{}", self.id, self.generation + 1);
-        let cg = old.sibling(&name)?;
-        self.generation += 1;
-        self.attach(cg)
-    }
-
-    /// Asserts what must hold for an idle container (STYLE.md §10): not broken, the cgroup
-    /// empty. Called by the pool when a container goes back and when it is handed out.
-    pub fn check_invariants(&self) {
-        assert!(!self.broken, "container {} is broken but pooled", self.id);
-        if let Some(cg) = &self.cgroup {
-            assert!(cg.is_empty().unwrap_or(false), "cgroup of container {} is not empty", self.id);
-        }
-    }
-
-    /// Kills the init (and so every process of the container), waits until it is gone, removes
-    /// the cgroup.
-    pub fn destroy(self) -> Result<(), ContainerError> {
-        let _ = sys::proc::pidfd_kill(self.pidfd.as_fd(), sys::signal::SIGKILL);
-        // The init is the zygote's child (auto-reaped); its pidfd polls readable once it exited.
-        let _ =
-            sys::sock::poll(&[self.pidfd.as_fd()], i32::try_from(KILL_WAIT_MS_MAX).unwrap_or(5000));
-        if let Some(cg) = self.cgroup {
-            cg.remove()?;
-        }
-        Ok(())
     }
 }
 

@@ -13,6 +13,7 @@ mod isolation;
 mod judge;
 mod leaks;
 mod limits;
+mod pool;
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -30,6 +31,7 @@ fn main() {
     trials.extend(limits::tests());
     trials.extend(isolation::tests());
     trials.extend(leaks::tests());
+    trials.extend(pool::tests());
     trials.extend(attacks::tests());
     trials.extend(judge::tests());
     let trials = trials.into_iter().map(|t| t.with_ignored_flag(skip.is_some())).collect();
