@@ -183,12 +183,21 @@ fn copy_in_failure(name: &str, kind: FileErrorKind, message: String) -> CopyInFa
     CopyInFailure { file_error: FileError { name: name.to_owned(), kind, message } }
 }
 
+/// Files opened for writing, in the order asked, each with its own result.
+pub type Opened = Vec<Result<File, ContainerError>>;
+
 /// Writes `cmd`'s copy-in files then symlinks into `c`; the first failure stops it.
+///
+/// `then_open` are paths to open for writing after the copy-in (the command's `pipe: false`
+/// collectors). When the copy-in has no symlink (which must be made before them), they go in
+/// the same exchange with the init as the last copy-in files and are returned (`Some`): one
+/// round trip instead of two. Otherwise `None`, and the caller opens them itself.
 pub fn copy_in(
     c: &mut Container,
     cmd: &Cmd,
     sources: &mut [Option<Source<'_>>],
-) -> Result<(), CopyInFailure> {
+    then_open: &[&[u8]],
+) -> Result<Option<Opened>, CopyInFailure> {
     // Files are opened in batches (one exchange with the init per batch), then written in
     // order; a source that cannot be read ends the copy-in after the files before it.
     let mut pending: Vec<(&String, Input<'_, '_>)> = Vec::new();
@@ -200,23 +209,27 @@ pub fn copy_in(
             Source::Cached(stored) => match stored.reopen() {
                 Ok(f) => Input::Stored(f),
                 Err(e) => {
-                    write_pending(c, &mut pending)?;
+                    write_pending(c, &mut pending, &[])?;
                     let msg = format!("copyin: open file {path:?}: {}", io_text(&e));
                     return Err(copy_in_failure(path, FileErrorKind::CopyInOpenFile, msg));
                 }
             },
             Source::Unreadable { path: src_path, error } => {
-                write_pending(c, &mut pending)?;
+                write_pending(c, &mut pending, &[])?;
                 let msg = format!("copyin: open {}: {}", src_path.display(), io_text(error));
                 return Err(copy_in_failure(path, FileErrorKind::CopyInOpenFile, msg));
             }
         };
         pending.push((path, input));
         if pending.len() >= OPEN_WRITE_BATCH_MAX {
-            write_pending(c, &mut pending)?;
+            write_pending(c, &mut pending, &[])?;
         }
     }
-    write_pending(c, &mut pending)?;
+    let symlinks = cmd.copy_in.iter().any(|(_, e)| matches!(e, CopyIn::Symlink(_)));
+    if !symlinks {
+        return write_pending(c, &mut pending, then_open).map(Some);
+    }
+    write_pending(c, &mut pending, &[])?;
     for (path, entry) in &cmd.copy_in {
         let CopyIn::Symlink(target) = entry else { continue };
         if let Err(e) = c.symlink(target.as_bytes(), path.as_bytes()) {
@@ -228,7 +241,7 @@ pub fn copy_in(
             return Err(copy_in_failure(path, FileErrorKind::Symlink, msg));
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The bytes of one copy-in file, ready to write.
@@ -241,17 +254,21 @@ enum Input<'a, 'r> {
     Stored(File),
 }
 
-/// Opens every pending copy-in file in one batch, then writes each in order; the first
-/// failure is the command's copy-in failure.
+/// Opens every pending copy-in file, then the `extra` paths, in one batch, then writes each
+/// copy-in file in order; the first failure is the command's copy-in failure. Returns what
+/// opening `extra` gave.
 fn write_pending(
     c: &mut Container,
     pending: &mut Vec<(&String, Input<'_, '_>)>,
-) -> Result<(), CopyInFailure> {
-    if pending.is_empty() {
-        return Ok(());
+    extra: &[&[u8]],
+) -> Result<Opened, CopyInFailure> {
+    if pending.is_empty() && extra.is_empty() {
+        return Ok(Vec::new());
     }
-    let paths: Vec<&[u8]> = pending.iter().map(|(p, _)| p.as_bytes()).collect();
-    let files = c.open_write_batch(&paths);
+    let paths: Vec<&[u8]> =
+        pending.iter().map(|(p, _)| p.as_bytes()).chain(extra.iter().copied()).collect();
+    let mut files = c.open_write_batch(&paths);
+    let extra_opened = files.split_off(pending.len().min(files.len()));
     for ((path, input), file) in pending.drain(..).zip(files) {
         let copy_err = |source| ContainerError::Copy { path: path.clone(), source };
         let written = file.and_then(|mut f| match input {
@@ -278,7 +295,7 @@ fn write_pending(
             return Err(copy_in_failure(path, kind, msg));
         }
     }
-    Ok(())
+    Ok(extra_opened)
 }
 
 /// Reads at most `max` bytes of `f` from its start.

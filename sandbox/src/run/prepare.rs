@@ -169,12 +169,19 @@ pub fn prepare(
     let mut plan =
         Plan { fds: Vec::new(), slots: Vec::new(), collectors: Vec::new(), copy_in_failure: None };
     let files::Resolved { files: inputs, copy_in: mut copy_in_sources } = resolved;
-    if let Err(failure) = files::copy_in(c, cmd, &mut copy_in_sources) {
-        plan.copy_in_failure = Some(failure);
-        return Ok(plan);
-    }
+    let names = file_collectors(cmd);
+    let paths: Vec<&[u8]> = names.iter().map(|n| n.as_bytes()).collect();
+    let opened = match files::copy_in(c, cmd, &mut copy_in_sources, &paths) {
+        Ok(opened) => opened,
+        Err(failure) => {
+            plan.copy_in_failure = Some(failure);
+            return Ok(plan);
+        }
+    };
     drop(copy_in_sources);
-    let mut files = open_file_collectors(c, cmd);
+    // Opened with the copy-in when it could be, else now: one exchange either way.
+    let opened = opened.unwrap_or_else(|| c.open_write_batch(&paths));
+    let mut files: Opened = names.into_iter().map(String::from).zip(opened).collect();
     let mut inputs = inputs;
     let mut tty: Option<usize> = None;
     let mut named: Vec<(String, usize)> = Vec::new();
@@ -203,9 +210,9 @@ pub fn prepare(
 /// A collector file opened ahead, by name.
 type Opened = Vec<(String, Result<File, ContainerError>)>;
 
-/// Opens every `pipe: false` collector file of `cmd` in one exchange with the container (in
-/// the order of first use; none with `tty`), for [`collector_fd`] to take.
-fn open_file_collectors(c: &mut Container, cmd: &Cmd) -> Opened {
+/// The `pipe: false` collector files of `cmd`, each once, in the order of first use (none with
+/// `tty`): opened ahead in one exchange with the container, for [`collector_fd`] to take.
+fn file_collectors(cmd: &Cmd) -> Vec<&str> {
     if cmd.tty {
         return Vec::new();
     }
@@ -218,9 +225,7 @@ fn open_file_collectors(c: &mut Container, cmd: &Cmd) -> Opened {
             names.push(&col.name);
         }
     }
-    let paths: Vec<&[u8]> = names.iter().map(|n| n.as_bytes()).collect();
-    let opened = c.open_write_batch(&paths);
-    names.into_iter().map(String::from).zip(opened).collect()
+    names
 }
 
 /// The index in `plan.fds` of collector `col`'s write side, creating it on first use (a file
