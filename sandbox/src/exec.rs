@@ -59,7 +59,8 @@ pub struct ExecOutcome {
     pub cpu_time_ns: u64,
     /// Peak memory, bytes: the cgroup peak, or the largest maxrss without one.
     pub memory_peak_bytes: u64,
-    /// Wall time from fork to the main process's exit, ns.
+    /// Wall time from the worker sending `Exec` (where the wall limit starts) to the main
+    /// process's exit, ns.
     pub wall_time_ns: u64,
     /// The CPU-time limit fired (timer kill, SIGXCPU, or time over the limit).
     pub cpu_limit_hit: bool,

@@ -9,7 +9,7 @@
 //! ```text
 //!   host ──Exec──► init ──vfork──► child: join cgroup (+ own cgroup ns), setsid, fds → 0..n,
 //!                                  chdir /w, rlimits,
-//!        ◄─Started─                drop caps, setuid, no_new_privs, seccomp, execve
+//!                                  drop caps, setuid, no_new_privs, seccomp, execve
 //!        ──Kill?──►      SIGCHLD → reap; main exited → kill(-1) until no child is left
 //!        ◄─Exited─       (with the rusage of every reaped process and the wall time)
 //! ```
@@ -94,7 +94,6 @@ struct State<'a> {
 
 struct Running {
     pid: i32,
-    start_ns: u64,
     main: Option<(WaitStatus, u64)>,
     user_ns: u64,
     sys_ns: u64,
@@ -225,7 +224,9 @@ fn handle(st: &mut State<'_>, req: Request, fds: Vec<OwnedFd>) -> io::Result<()>
                 return send(ctl, &Reply::Failed { step: Step::State, errno: errno::EBUSY }, &[]);
             }
             match start(st, &spec, &fds) {
-                Ok(reply) => send(st.ctl.as_fd(), &reply, &[]),
+                // Running: the next message is its `Exited`.
+                Ok(None) => Ok(()),
+                Ok(Some(reply)) => send(st.ctl.as_fd(), &reply, &[]),
                 Err(e) => send(
                     st.ctl.as_fd(),
                     &Reply::Failed { step: Step::Fork, errno: sys::errno_of(&e) },
@@ -337,18 +338,18 @@ fn look_path(args: &[Vec<u8>], env: &[Vec<u8>]) -> Result<Vec<u8>, ExecStep> {
     Err(ExecStep::NotFound)
 }
 
-/// Forks the program; returns `Started` or `ExecFailed`.
-fn start(st: &mut State<'_>, spec: &ExecSpec, fds: &[OwnedFd]) -> io::Result<Reply> {
+/// Spawns the program; `None` when it runs (its `Exited` follows), else the `ExecFailed` reply.
+fn start(st: &mut State<'_>, spec: &ExecSpec, fds: &[OwnedFd]) -> io::Result<Option<Reply>> {
     let path = match look_path(&spec.args, &spec.env) {
         Ok(p) => p,
-        Err(step) => return Ok(Reply::ExecFailed { step, errno: 0 }),
+        Err(step) => return Ok(Some(Reply::ExecFailed { step, errno: 0 })),
     };
     let (Ok(path_c), Ok(argv), Ok(envp)) = (
         sys::cstr(&path),
         sys::proc::CStrArray::new(&spec.args),
         sys::proc::CStrArray::new(&spec.env),
     ) else {
-        return Ok(Reply::ExecFailed { step: ExecStep::Execve, errno: errno::EINVAL });
+        return Ok(Some(Reply::ExecFailed { step: ExecStep::Execve, errno: errno::EINVAL }));
     };
     let failure = ChildFailure::default();
     let child = ChildPlan {
@@ -363,22 +364,20 @@ fn start(st: &mut State<'_>, spec: &ExecSpec, fds: &[OwnedFd]) -> io::Result<Rep
         uid: st.args.plan.user_uid,
         gid: st.args.plan.user_gid,
     };
-    let start_ns = sys::monotonic_ns();
     // SAFETY: the init is single-threaded (a clone of the single-threaded zygote; it starts no
     // thread) and has no signal handlers (`reset_signals`; SIGCHLD goes to a signalfd);
     // `exec_child` makes only raw syscalls, allocates nothing and reports through `failure`,
     // an atomic.
     let pid = unsafe { sys::proc::spawn_vfork(&mut st.stack, &|| exec_child(&child)) }?;
-    st.running =
-        Some(Running { pid, start_ns, main: None, user_ns: 0, sys_ns: 0, maxrss_bytes: 0 });
+    st.running = Some(Running { pid, main: None, user_ns: 0, sys_ns: 0, maxrss_bytes: 0 });
     // The child has exec'd or exited by now (CLONE_VFORK): its report, if any, is written.
     if let Some((step, errno)) = failure.get() {
         // The child failed before exec and exited: reap it quietly.
         kill_until_gone_quiet(st)?;
         st.running = None;
-        return Ok(Reply::ExecFailed { step, errno });
+        return Ok(Some(Reply::ExecFailed { step, errno }));
     }
-    Ok(Reply::Started { pid: u32::try_from(pid).unwrap_or(0), start_ns })
+    Ok(None)
 }
 
 /// Why a program's child failed before `execve`, written by the child into the init's memory
@@ -567,7 +566,7 @@ fn kill_until_gone(st: &mut State<'_>) -> io::Result<()> {
             user_ns: run.user_ns,
             sys_ns: run.sys_ns,
             maxrss_bytes: run.maxrss_bytes,
-            wall_ns: end_ns.saturating_sub(run.start_ns),
+            end_ns,
         };
         send(st.ctl.as_fd(), &Reply::Exited(report), &[])?;
     }

@@ -10,7 +10,9 @@
 //!
 //! Messages:
 //! - host → init: [`Request`]; init → host: [`Reply`]. Strictly one request, then its replies, at
-//!   a time per container (`Exec` is answered by `Started`, then later `Exited`).
+//!   a time per container (`Exec` is answered once: `Exited` when the program is gone, or
+//!   `ExecFailed` / `Failed` when it could not start; no message in between, so the host
+//!   sleeps once per run).
 //! - host → zygote: [`ZygoteRequest`]; zygote → host: [`ZygoteReply`].
 //!
 //! This module does no I/O: `encode` appends to a caller's `Vec<u8>`, `decode` reads a `&[u8]`.
@@ -28,7 +30,7 @@ use crate::limits::{
 };
 
 /// Protocol version carried by every message. Bump it on any change of the encoding.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// Why a message could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -130,7 +132,8 @@ pub enum Request {
         link: Vec<u8>,
     },
     /// Start a program; the message carries one fd per `true` slot. Answered by
-    /// [`Reply::Started`] (then [`Reply::Exited`]) or [`Reply::ExecFailed`] / [`Reply::Failed`].
+    /// [`Reply::Exited`] once it is gone, or [`Reply::ExecFailed`] / [`Reply::Failed`] when it
+    /// could not start. The host's clock at sending is the start of the wall-clock limit.
     Exec(ExecSpec),
     /// Kill every process of the running program; [`Reply::Exited`] follows.
     Kill,
@@ -210,8 +213,9 @@ pub struct ExitReport {
     pub sys_ns: u64,
     /// Largest maxrss among reaped processes, bytes.
     pub maxrss_bytes: u64,
-    /// Wall time from fork to the main process's exit, ns.
-    pub wall_ns: u64,
+    /// `CLOCK_MONOTONIC` when the main process was reaped, ns: the host takes the run's wall
+    /// time from its own clock at `Exec` to this (capped at its clock on receipt).
+    pub end_ns: u64,
 }
 
 /// container init → host.
@@ -241,13 +245,6 @@ pub enum Reply {
         step: ExecStep,
         /// The errno (0 for lookup failures).
         errno: i32,
-    },
-    /// The program runs.
-    Started {
-        /// Its pid inside the container.
-        pid: u32,
-        /// `CLOCK_MONOTONIC` at fork, ns (the wall clock of the run starts here).
-        start_ns: u64,
     },
     /// The program and everything it started are gone.
     Exited(ExitReport),
@@ -662,11 +659,6 @@ impl Reply {
                 w.u8(step.to_u8());
                 w.i32(*errno);
             }
-            Reply::Started { pid, start_ns } => {
-                w.header(7);
-                w.u32(*pid);
-                w.u64(*start_ns);
-            }
             Reply::Exited(rep) => {
                 w.header(8);
                 match rep.status {
@@ -682,7 +674,7 @@ impl Reply {
                 w.u64(rep.user_ns);
                 w.u64(rep.sys_ns);
                 w.u64(rep.maxrss_bytes);
-                w.u64(rep.wall_ns);
+                w.u64(rep.end_ns);
             }
         }
     }
@@ -706,7 +698,7 @@ pub fn decode_reply(buf: &[u8]) -> Result<Reply, ProtocolError> {
         4 => Reply::Opened { size_bytes: r.u64()? },
         5 => Reply::Failed { step: Step::from_u8(r.u8()?)?, errno: r.i32()? },
         6 => Reply::ExecFailed { step: ExecStep::from_u8(r.u8()?)?, errno: r.i32()? },
-        7 => Reply::Started { pid: r.u32()?, start_ns: r.u64()? },
+        // 7 was `Started` (version 1): no longer sent, so an unknown tag now.
         8 => {
             let status = match r.u8()? {
                 1 => WaitStatus::Exited(r.i32()?),
@@ -718,7 +710,7 @@ pub fn decode_reply(buf: &[u8]) -> Result<Reply, ProtocolError> {
                 user_ns: r.u64()?,
                 sys_ns: r.u64()?,
                 maxrss_bytes: r.u64()?,
-                wall_ns: r.u64()?,
+                end_ns: r.u64()?,
             })
         }
         tag => return Err(ProtocolError::Tag { what: "reply", tag }),
@@ -899,15 +891,13 @@ mod tests {
                 step: ExecStep::from_u8(s).unwrap(),
                 errno
             }),
-            (any::<u32>(), any::<u64>())
-                .prop_map(|(pid, start_ns)| Reply::Started { pid, start_ns }),
             (any::<bool>(), any::<i32>(), any::<[u64; 4]>()).prop_map(|(e, c, n)| Reply::Exited(
                 ExitReport {
                     status: if e { WaitStatus::Exited(c) } else { WaitStatus::Signalled(c) },
                     user_ns: n[0],
                     sys_ns: n[1],
                     maxrss_bytes: n[2],
-                    wall_ns: n[3],
+                    end_ns: n[3],
                 }
             )),
         ]

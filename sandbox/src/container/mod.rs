@@ -427,16 +427,10 @@ impl Container {
         }
         let cpus = usable_cpus(self.config.machine_cpus, limits, cfg.enable_cpu_rate);
         self.init_base_ns = self.init_runtime_ns()?;
-        let (start_ns, pid) = match self.request(&Request::Exec(spec), &fds, REPLY_WAIT_MS_MAX)? {
-            // The init's clock reading, capped at ours: a start in the future would push the
-            // wall deadline out of reach (an untrusted init must not be able to defer it).
-            (Reply::Started { pid, start_ns }, _) => (start_ns.min(sys::monotonic_ns()), pid),
-            (Reply::ExecFailed { step, errno }, _) => {
-                return Err(ContainerError::Exec { step, errno, args0 });
-            }
-            (other, _) => return Err(self.fail(BrokenReason::Unexpected(format!("{other:?}")))),
-        };
-        let _ = pid;
+        // No `Started` comes back (one wake-up less per run): the wall clock starts here, a
+        // little before the init spawns, never later (an init cannot defer it).
+        let start_ns = sys::monotonic_ns();
+        self.send(&Request::Exec(spec), &fds)?;
         let wall_deadline = limits.wall_time_ns.map(|w| start_ns.saturating_add(w));
         let cpu_limit = limits.cpu_time_ns.filter(|_| cgroup_on);
         let mut next_cpu = cpu_limit.map(|l| next_cpu_check_ns(start_ns, 0, l, cpus));
@@ -460,6 +454,11 @@ impl Container {
             if ready.first().copied().unwrap_or(false) {
                 match self.recv_now()? {
                     (Reply::Exited(rep), _) => break rep,
+                    (Reply::ExecFailed { step, errno }, _) => {
+                        sys::sock::timerfd_set_abs(self.timer.as_fd(), 0)
+                            .map_err(|e| self.fail(BrokenReason::Io(e)))?;
+                        return Err(ContainerError::Exec { step, errno, args0 });
+                    }
                     (other, _) => {
                         return Err(self.fail(BrokenReason::Unexpected(format!("{other:?}"))));
                     }
@@ -535,7 +534,9 @@ impl Container {
             status: report.status,
             cpu_time_ns,
             memory_peak_bytes,
-            wall_time_ns: report.wall_ns,
+            // From the worker's Exec (where the wall limit starts) to the main process's reap;
+            // an init's clock reading past ours is capped at ours.
+            wall_time_ns: report.end_ns.min(sys::monotonic_ns()).saturating_sub(start_ns),
             cpu_limit_hit: cpu_hit || xcpu || over,
             wall_limit_hit: wall_hit,
             memory_limit_hit: oom,
