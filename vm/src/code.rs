@@ -13,6 +13,10 @@
 //! `splits` table and replaced by a [`Kind::Split`] that points at it, so falling through into
 //! it re-enters the block path and pays fuel again.
 //!
+//! Last, adjacent pure ops listed in [`crate::op::FUSED`] are fused: the first op's slot gets
+//! the fused kind (one dispatch runs both), the second keeps its own decode, so a jump to it
+//! still runs it alone; a pair never crosses a block cut.
+//!
 //! Layout of `ops` (indices are `(pc - base) / 2`):
 //!
 //! ```text
@@ -93,6 +97,7 @@ impl Code {
             }
         }
         let splits = link_blocks(&mut ops);
+        fuse_pairs(&mut ops);
         Code { base, ops: ops.into_boxed_slice(), splits: splits.into_boxed_slice() }
     }
 
@@ -181,6 +186,31 @@ fn link_blocks(ops: &mut [Op]) -> Vec<Op> {
         }
     }
     splits
+}
+
+/// Fuses adjacent pairs listed in [`crate::op::FUSED`] (greedily from the lowest address).
+/// Only the first op's slot changes: the second keeps its own decode, so a jump to it runs it
+/// alone, and it is never itself fused (the pair reads it at run time). The second must be in
+/// the same block (a `Split` never fuses), so both halves are already counted in the first
+/// slot's `blk`: fuel and `instret` are unchanged, and neither half can trap.
+fn fuse_pairs(ops: &mut [Op]) {
+    let mut second = vec![false; ops.len()];
+    for i in 0..ops.len() {
+        let Some(&first) = ops.get(i) else { continue };
+        if second.get(i).copied().unwrap_or(true) {
+            continue;
+        }
+        let j = i.saturating_add(usize::from(first.len));
+        let Some(next) = ops.get(j) else { continue };
+        let Some(kind) = first.kind.fuse(next.kind) else { continue };
+        if usize::from(first.len) != first.kind.halfwords() {
+            continue;
+        }
+        if let (Some(slot), Some(mark)) = (ops.get_mut(i), second.get_mut(j)) {
+            *slot = Op { kind, ..first };
+            *mark = true;
+        }
+    }
 }
 
 #[cfg(test)]

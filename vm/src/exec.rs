@@ -9,6 +9,11 @@
 //! A trap in the middle of a block refunds the part of the block that did not run, so
 //! `cpu.instret` counts exactly the instructions retired.
 //!
+//! Adjacent pure ops listed in [`crate::op::FUSED`] run as one fused op: one dispatch for two
+//! instructions, the first half from the fused op's own fields, the second from its own slot
+//! (both through [`crate::alu::pure`] with constant kinds). Both are counted in the block's
+//! length, neither can trap, so fuel and `instret` need nothing extra.
+//!
 //! Handlers do no bit twiddling: operands were unpacked by the decoder, `x0` destinations were
 //! turned into NOPs or the sink register, register indices are `u8`s into a 256-slot file so
 //! indexing needs neither a bounds check nor a mask. Memory goes through [`Memory`]'s TLB fast path.
@@ -17,6 +22,7 @@
 //! sequences); misaligned LR/SC/AMOs trap; `cycle` and `time` read the retired-instruction
 //! count, like `instret`; `fence`/`fence.i` are no-ops.
 
+use crate::alu::{pure, sext32};
 use crate::code::Code;
 use crate::cpu::{Cpu, XRegs};
 use crate::fpu::insn::{FpInsn, FpOp};
@@ -147,6 +153,22 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
         }};
     }
 
+    // A fused pair (`op::FUSED`): the first half is this op, the second the op decoded at the
+    // next slot (`$a` halfwords on); then on past both, a constant step for the kind.
+    macro_rules! fused {
+        ($op:ident, $k1:ident, $k2:ident) => {{
+            const A: usize = Kind::$k1.halfwords();
+            const B: usize = Kind::$k2.halfwords();
+            pure(x, $op, Kind::$k1, code.pc_of(idx));
+            let at = idx.wrapping_add(A);
+            let second = ops.get(at).unwrap_or(&FETCH_FAULT);
+            pure(x, second, Kind::$k2, code.pc_of(at));
+            idx = idx.wrapping_add(A + B);
+            $op = ops.get(idx).unwrap_or(&FETCH_FAULT);
+            continue;
+        }};
+    }
+
     'block: loop {
         let Some(first) = ops.get(idx) else {
             cpu.pc = code.pc_of(idx);
@@ -175,72 +197,50 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
             }
             match op.kind {
                 Kind::Nop => {}
-                Kind::Li => r!(op.rd) = imm!(),
-                Kind::Mv => r!(op.rd) = r!(op.rs1),
-                Kind::Auipc => r!(op.rd) = code.pc_of(idx).wrapping_add(imm!()),
-                Kind::Addi => r!(op.rd) = r!(op.rs1).wrapping_add(imm!()),
-                Kind::Slti => r!(op.rd) = u64::from((r!(op.rs1) as i64) < imm!() as i64),
-                Kind::Sltiu => r!(op.rd) = u64::from(r!(op.rs1) < imm!()),
-                Kind::Xori => r!(op.rd) = r!(op.rs1) ^ imm!(),
-                Kind::Ori => r!(op.rd) = r!(op.rs1) | imm!(),
-                Kind::Andi => r!(op.rd) = r!(op.rs1) & imm!(),
-                Kind::Slli => r!(op.rd) = r!(op.rs1) << (imm!() & 63),
-                Kind::Srli => r!(op.rd) = r!(op.rs1) >> (imm!() & 63),
-                Kind::Srai => r!(op.rd) = ((r!(op.rs1) as i64) >> (imm!() & 63)) as u64,
-                Kind::Addiw => r!(op.rd) = sext32(r!(op.rs1).wrapping_add(imm!()) as u32),
-                Kind::Slliw => r!(op.rd) = sext32((r!(op.rs1) as u32) << (imm!() & 31)),
-                Kind::Srliw => r!(op.rd) = sext32((r!(op.rs1) as u32) >> (imm!() & 31)),
-                Kind::Sraiw => r!(op.rd) = ((r!(op.rs1) as i32) >> (imm!() & 31)) as i64 as u64,
-                Kind::Add => r!(op.rd) = r!(op.rs1).wrapping_add(r!(op.rs2)),
-                Kind::Sub => r!(op.rd) = r!(op.rs1).wrapping_sub(r!(op.rs2)),
-                Kind::Sll => r!(op.rd) = r!(op.rs1) << (r!(op.rs2) & 63),
-                Kind::Slt => r!(op.rd) = u64::from((r!(op.rs1) as i64) < (r!(op.rs2) as i64)),
-                Kind::Sltu => r!(op.rd) = u64::from(r!(op.rs1) < r!(op.rs2)),
-                Kind::Xor => r!(op.rd) = r!(op.rs1) ^ r!(op.rs2),
-                Kind::Srl => r!(op.rd) = r!(op.rs1) >> (r!(op.rs2) & 63),
-                Kind::Sra => r!(op.rd) = ((r!(op.rs1) as i64) >> (r!(op.rs2) & 63)) as u64,
-                Kind::Or => r!(op.rd) = r!(op.rs1) | r!(op.rs2),
-                Kind::And => r!(op.rd) = r!(op.rs1) & r!(op.rs2),
-                Kind::Addw => r!(op.rd) = sext32(r!(op.rs1).wrapping_add(r!(op.rs2)) as u32),
-                Kind::Subw => r!(op.rd) = sext32(r!(op.rs1).wrapping_sub(r!(op.rs2)) as u32),
-                Kind::Sllw => r!(op.rd) = sext32((r!(op.rs1) as u32) << (r!(op.rs2) & 31)),
-                Kind::Srlw => r!(op.rd) = sext32((r!(op.rs1) as u32) >> (r!(op.rs2) & 31)),
-                Kind::Sraw => {
-                    r!(op.rd) = ((r!(op.rs1) as i32) >> (r!(op.rs2) & 31)) as i64 as u64;
-                }
-                Kind::Mul => r!(op.rd) = r!(op.rs1).wrapping_mul(r!(op.rs2)),
-                Kind::Mulh => {
-                    let p = i128::from(r!(op.rs1) as i64) * i128::from(r!(op.rs2) as i64);
-                    r!(op.rd) = (p >> 64) as u64;
-                }
-                Kind::Mulhsu => {
-                    let p = i128::from(r!(op.rs1) as i64).wrapping_mul(i128::from(r!(op.rs2)));
-                    r!(op.rd) = (p >> 64) as u64;
-                }
-                Kind::Mulhu => {
-                    let p = u128::from(r!(op.rs1)) * u128::from(r!(op.rs2));
-                    r!(op.rd) = (p >> 64) as u64;
-                }
-                Kind::Div => r!(op.rd) = div(r!(op.rs1), r!(op.rs2)),
-                Kind::Divu => r!(op.rd) = r!(op.rs1).checked_div(r!(op.rs2)).unwrap_or(u64::MAX),
-                Kind::Rem => r!(op.rd) = rem(r!(op.rs1), r!(op.rs2)),
-                Kind::Remu => {
-                    let (a, b) = (r!(op.rs1), r!(op.rs2));
-                    r!(op.rd) = a.checked_rem(b).unwrap_or(a);
-                }
-                Kind::Mulw => {
-                    r!(op.rd) = sext32((r!(op.rs1) as u32).wrapping_mul(r!(op.rs2) as u32))
-                }
-                Kind::Divw => r!(op.rd) = divw(r!(op.rs1) as i32, r!(op.rs2) as i32),
-                Kind::Divuw => {
-                    let (a, b) = (r!(op.rs1) as u32, r!(op.rs2) as u32);
-                    r!(op.rd) = sext32(a.checked_div(b).unwrap_or(u32::MAX));
-                }
-                Kind::Remw => r!(op.rd) = remw(r!(op.rs1) as i32, r!(op.rs2) as i32),
-                Kind::Remuw => {
-                    let (a, b) = (r!(op.rs1) as u32, r!(op.rs2) as u32);
-                    r!(op.rd) = sext32(a.checked_rem(b).unwrap_or(a));
-                }
+                Kind::Li => pure(x, op, Kind::Li, code.pc_of(idx)),
+                Kind::Mv => pure(x, op, Kind::Mv, code.pc_of(idx)),
+                Kind::Auipc => pure(x, op, Kind::Auipc, code.pc_of(idx)),
+                Kind::Addi => pure(x, op, Kind::Addi, code.pc_of(idx)),
+                Kind::Slti => pure(x, op, Kind::Slti, code.pc_of(idx)),
+                Kind::Sltiu => pure(x, op, Kind::Sltiu, code.pc_of(idx)),
+                Kind::Xori => pure(x, op, Kind::Xori, code.pc_of(idx)),
+                Kind::Ori => pure(x, op, Kind::Ori, code.pc_of(idx)),
+                Kind::Andi => pure(x, op, Kind::Andi, code.pc_of(idx)),
+                Kind::Slli => pure(x, op, Kind::Slli, code.pc_of(idx)),
+                Kind::Srli => pure(x, op, Kind::Srli, code.pc_of(idx)),
+                Kind::Srai => pure(x, op, Kind::Srai, code.pc_of(idx)),
+                Kind::Addiw => pure(x, op, Kind::Addiw, code.pc_of(idx)),
+                Kind::Slliw => pure(x, op, Kind::Slliw, code.pc_of(idx)),
+                Kind::Srliw => pure(x, op, Kind::Srliw, code.pc_of(idx)),
+                Kind::Sraiw => pure(x, op, Kind::Sraiw, code.pc_of(idx)),
+                Kind::Add => pure(x, op, Kind::Add, code.pc_of(idx)),
+                Kind::Sub => pure(x, op, Kind::Sub, code.pc_of(idx)),
+                Kind::Sll => pure(x, op, Kind::Sll, code.pc_of(idx)),
+                Kind::Slt => pure(x, op, Kind::Slt, code.pc_of(idx)),
+                Kind::Sltu => pure(x, op, Kind::Sltu, code.pc_of(idx)),
+                Kind::Xor => pure(x, op, Kind::Xor, code.pc_of(idx)),
+                Kind::Srl => pure(x, op, Kind::Srl, code.pc_of(idx)),
+                Kind::Sra => pure(x, op, Kind::Sra, code.pc_of(idx)),
+                Kind::Or => pure(x, op, Kind::Or, code.pc_of(idx)),
+                Kind::And => pure(x, op, Kind::And, code.pc_of(idx)),
+                Kind::Addw => pure(x, op, Kind::Addw, code.pc_of(idx)),
+                Kind::Subw => pure(x, op, Kind::Subw, code.pc_of(idx)),
+                Kind::Sllw => pure(x, op, Kind::Sllw, code.pc_of(idx)),
+                Kind::Srlw => pure(x, op, Kind::Srlw, code.pc_of(idx)),
+                Kind::Sraw => pure(x, op, Kind::Sraw, code.pc_of(idx)),
+                Kind::Mul => pure(x, op, Kind::Mul, code.pc_of(idx)),
+                Kind::Mulh => pure(x, op, Kind::Mulh, code.pc_of(idx)),
+                Kind::Mulhsu => pure(x, op, Kind::Mulhsu, code.pc_of(idx)),
+                Kind::Mulhu => pure(x, op, Kind::Mulhu, code.pc_of(idx)),
+                Kind::Div => pure(x, op, Kind::Div, code.pc_of(idx)),
+                Kind::Divu => pure(x, op, Kind::Divu, code.pc_of(idx)),
+                Kind::Rem => pure(x, op, Kind::Rem, code.pc_of(idx)),
+                Kind::Remu => pure(x, op, Kind::Remu, code.pc_of(idx)),
+                Kind::Mulw => pure(x, op, Kind::Mulw, code.pc_of(idx)),
+                Kind::Divw => pure(x, op, Kind::Divw, code.pc_of(idx)),
+                Kind::Divuw => pure(x, op, Kind::Divuw, code.pc_of(idx)),
+                Kind::Remw => pure(x, op, Kind::Remw, code.pc_of(idx)),
+                Kind::Remuw => pure(x, op, Kind::Remuw, code.pc_of(idx)),
                 Kind::Lb => {
                     let v =
                         mem!(op, mem.load_u8(r!(op.rs1).wrapping_add(imm!())), TrapKind::LoadFault);
@@ -487,30 +487,48 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                     let a = r!(op.rs1).wrapping_add(imm!());
                     mem!(op, mem.store_u64(a, fp.get(op.rs2)), TrapKind::StoreFault);
                 }
-                Kind::CNop => compressed!(op, {}),
-                Kind::CLi => compressed!(op, r!(op.rd) = imm!()),
-                Kind::CMv => compressed!(op, r!(op.rd) = r!(op.rs1)),
-                Kind::CAddi => compressed!(op, r!(op.rd) = r!(op.rs1).wrapping_add(imm!())),
-                Kind::CAddiw => {
-                    compressed!(op, r!(op.rd) = sext32(r!(op.rs1).wrapping_add(imm!()) as u32))
-                }
-                Kind::CSlli => compressed!(op, r!(op.rd) = r!(op.rs1) << (imm!() & 63)),
-                Kind::CSrli => compressed!(op, r!(op.rd) = r!(op.rs1) >> (imm!() & 63)),
-                Kind::CSrai => {
-                    compressed!(op, r!(op.rd) = ((r!(op.rs1) as i64) >> (imm!() & 63)) as u64)
-                }
-                Kind::CAndi => compressed!(op, r!(op.rd) = r!(op.rs1) & imm!()),
-                Kind::CAdd => compressed!(op, r!(op.rd) = r!(op.rs1).wrapping_add(r!(op.rs2))),
-                Kind::CSub => compressed!(op, r!(op.rd) = r!(op.rs1).wrapping_sub(r!(op.rs2))),
-                Kind::CXor => compressed!(op, r!(op.rd) = r!(op.rs1) ^ r!(op.rs2)),
-                Kind::COr => compressed!(op, r!(op.rd) = r!(op.rs1) | r!(op.rs2)),
-                Kind::CAnd => compressed!(op, r!(op.rd) = r!(op.rs1) & r!(op.rs2)),
-                Kind::CAddw => {
-                    compressed!(op, r!(op.rd) = sext32(r!(op.rs1).wrapping_add(r!(op.rs2)) as u32))
-                }
-                Kind::CSubw => {
-                    compressed!(op, r!(op.rd) = sext32(r!(op.rs1).wrapping_sub(r!(op.rs2)) as u32))
-                }
+                Kind::CNop => compressed!(op, pure(x, op, Kind::CNop, 0)),
+                Kind::CLi => compressed!(op, pure(x, op, Kind::CLi, 0)),
+                Kind::CMv => compressed!(op, pure(x, op, Kind::CMv, 0)),
+                Kind::CAddi => compressed!(op, pure(x, op, Kind::CAddi, 0)),
+                Kind::CAddiw => compressed!(op, pure(x, op, Kind::CAddiw, 0)),
+                Kind::CSlli => compressed!(op, pure(x, op, Kind::CSlli, 0)),
+                Kind::CSrli => compressed!(op, pure(x, op, Kind::CSrli, 0)),
+                Kind::CSrai => compressed!(op, pure(x, op, Kind::CSrai, 0)),
+                Kind::CAndi => compressed!(op, pure(x, op, Kind::CAndi, 0)),
+                Kind::CAdd => compressed!(op, pure(x, op, Kind::CAdd, 0)),
+                Kind::CSub => compressed!(op, pure(x, op, Kind::CSub, 0)),
+                Kind::CXor => compressed!(op, pure(x, op, Kind::CXor, 0)),
+                Kind::COr => compressed!(op, pure(x, op, Kind::COr, 0)),
+                Kind::CAnd => compressed!(op, pure(x, op, Kind::CAnd, 0)),
+                Kind::CAddw => compressed!(op, pure(x, op, Kind::CAddw, 0)),
+                Kind::CSubw => compressed!(op, pure(x, op, Kind::CSubw, 0)),
+                Kind::XorCAdd => fused!(op, Xor, CAdd),
+                Kind::CSlliSrli => fused!(op, CSlli, Srli),
+                Kind::CAddiCOr => fused!(op, CAddi, COr),
+                Kind::AddwAnd => fused!(op, Addw, And),
+                Kind::SlliSrli => fused!(op, Slli, Srli),
+                Kind::CAddiCAddiw => fused!(op, CAddi, CAddiw),
+                Kind::MulAddi => fused!(op, Mul, Addi),
+                Kind::CAddCAdd => fused!(op, CAdd, CAdd),
+                Kind::CAddiCAdd => fused!(op, CAddi, CAdd),
+                Kind::CMvCMv => fused!(op, CMv, CMv),
+                Kind::CLiCLi => fused!(op, CLi, CLi),
+                Kind::AddiCAdd => fused!(op, Addi, CAdd),
+                Kind::AddiAddi => fused!(op, Addi, Addi),
+                Kind::CMvCLi => fused!(op, CMv, CLi),
+                Kind::CLiCMv => fused!(op, CLi, CMv),
+                Kind::CSlliCAdd => fused!(op, CSlli, CAdd),
+                Kind::CMvAddi => fused!(op, CMv, Addi),
+                Kind::AuipcAddi => fused!(op, Auipc, Addi),
+                Kind::LiAddi => fused!(op, Li, Addi),
+                Kind::CLiAddi => fused!(op, CLi, Addi),
+                Kind::LiAddiw => fused!(op, Li, Addiw),
+                Kind::CLiCAddiw => fused!(op, CLi, CAddiw),
+                Kind::SlliAdd => fused!(op, Slli, Add),
+                Kind::AddiCMv => fused!(op, Addi, CMv),
+                Kind::CMvCAddi => fused!(op, CMv, CAddi),
+                Kind::CAddCAddi => fused!(op, CAdd, CAddi),
                 Kind::CLw => compressed!(op, {
                     let v = mem!(
                         op,
@@ -556,29 +574,6 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
             op = ops.get(idx).unwrap_or(&FETCH_FAULT);
         }
     }
-}
-
-#[inline(always)]
-fn sext32(v: u32) -> u64 {
-    v as i32 as i64 as u64
-}
-
-fn div(a: u64, b: u64) -> u64 {
-    let (a, b) = (a as i64, b as i64);
-    if b == 0 { u64::MAX } else { a.wrapping_div(b) as u64 }
-}
-
-fn rem(a: u64, b: u64) -> u64 {
-    let (a, b) = (a as i64, b as i64);
-    if b == 0 { a as u64 } else { a.wrapping_rem(b) as u64 }
-}
-
-fn divw(a: i32, b: i32) -> u64 {
-    if b == 0 { u64::MAX } else { a.wrapping_div(b) as i64 as u64 }
-}
-
-fn remw(a: i32, b: i32) -> u64 {
-    if b == 0 { a as i64 as u64 } else { a.wrapping_rem(b) as i64 as u64 }
 }
 
 /// Reads a CSR the user level may read, or `None` (illegal). `retired` is `instret`.

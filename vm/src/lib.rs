@@ -9,8 +9,8 @@
 //!   (segments, Linux initial stack).
 //! - [`memory`] is the guest address window: 4 KiB pages from a shard's [`PagePool`],
 //!   copy-on-write over a template, behind a small software TLB; the only `unsafe` of the crate.
-//! - [`exec`] is the interpreter loop with per-block fuel; [`cpu`] its register state and
-//!   [`fpu`] the F/D semantics.
+//! - [`exec`] is the interpreter loop with per-block fuel; [`alu`] the semantics of the pure
+//!   register ops, [`cpu`] its register state and [`fpu`] the F/D semantics.
 //! - [`instance`] runs guests and serves `ecall`s: [`linux`] (the Linux subset), [`hostcall`]
 //!   (shardbox calls 500..=513) and the embedder's [`Host`].
 //! - [`template`] freezes an initialised program and forks it.
@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing))]
 
+pub mod alu;
 pub mod code;
 pub mod cpu;
 pub mod decode;

@@ -8,6 +8,9 @@
 //! A 2-byte (RVC) op that does not end its block has a `C…` kind of its own
 //! ([`Kind::compressed`]), so the interpreter knows the step from the kind alone.
 //!
+//! A fused kind ([`FUSED`]) runs two adjacent pure ops in one dispatch; its step is the sum of
+//! its halves' lengths, again a constant of the kind.
+//!
 //! Writes to `x0` never reach the register file: pure ALU ops with `rd = x0` decode to
 //! [`Kind::Nop`], and ops with side effects (loads, jumps, CSR reads, AMOs) write the sink
 //! register [`SINK`] instead, so no handler checks `rd`.
@@ -191,7 +194,95 @@ pub enum Kind {
     CFld,
     /// Compressed (2-byte) `Fsd`: same semantics; the interpreter steps one halfword.
     CFsd,
+    /// Fused `Xor` then `CAdd` (see [`FUSED`]).
+    XorCAdd,
+    /// Fused `CSlli` then `Srli` (see [`FUSED`]).
+    CSlliSrli,
+    /// Fused `CAddi` then `COr` (see [`FUSED`]).
+    CAddiCOr,
+    /// Fused `Addw` then `And` (see [`FUSED`]).
+    AddwAnd,
+    /// Fused `Slli` then `Srli` (see [`FUSED`]).
+    SlliSrli,
+    /// Fused `CAddi` then `CAddiw` (see [`FUSED`]).
+    CAddiCAddiw,
+    /// Fused `Mul` then `Addi` (see [`FUSED`]).
+    MulAddi,
+    /// Fused `CAdd` then `CAdd` (see [`FUSED`]).
+    CAddCAdd,
+    /// Fused `CAddi` then `CAdd` (see [`FUSED`]).
+    CAddiCAdd,
+    /// Fused `CMv` then `CMv` (see [`FUSED`]).
+    CMvCMv,
+    /// Fused `CLi` then `CLi` (see [`FUSED`]).
+    CLiCLi,
+    /// Fused `Addi` then `CAdd` (see [`FUSED`]).
+    AddiCAdd,
+    /// Fused `Addi` then `Addi` (see [`FUSED`]).
+    AddiAddi,
+    /// Fused `CMv` then `CLi` (see [`FUSED`]).
+    CMvCLi,
+    /// Fused `CLi` then `CMv` (see [`FUSED`]).
+    CLiCMv,
+    /// Fused `CSlli` then `CAdd` (see [`FUSED`]).
+    CSlliCAdd,
+    /// Fused `CMv` then `Addi` (see [`FUSED`]).
+    CMvAddi,
+    /// Fused `Auipc` then `Addi` (see [`FUSED`]).
+    AuipcAddi,
+    /// Fused `Li` then `Addi` (see [`FUSED`]).
+    LiAddi,
+    /// Fused `CLi` then `Addi` (see [`FUSED`]).
+    CLiAddi,
+    /// Fused `Li` then `Addiw` (see [`FUSED`]).
+    LiAddiw,
+    /// Fused `CLi` then `CAddiw` (see [`FUSED`]).
+    CLiCAddiw,
+    /// Fused `Slli` then `Add` (see [`FUSED`]).
+    SlliAdd,
+    /// Fused `Addi` then `CMv` (see [`FUSED`]).
+    AddiCMv,
+    /// Fused `CMv` then `CAddi` (see [`FUSED`]).
+    CMvCAddi,
+    /// Fused `CAdd` then `CAddi` (see [`FUSED`]).
+    CAddCAddi,
 }
+
+/// Fused pairs: `(first, second, fused)`. Where an op of kind `first` is followed in its block
+/// by one of kind `second`, [`crate::code::Code`] gives the first slot the `fused` kind and the
+/// interpreter runs both in one dispatch (the second half is read from its own slot, which keeps
+/// its own decode). Both halves are pure (registers only: they never trap, never jump), any
+/// registers and immediates. Chosen from static pair counts in the glibc guests and the
+/// benchmark kernels' loops: constants (`lui`/`auipc` + `addi`), moves, index arithmetic,
+/// counters, zero-extension (`slli` + `srli`).
+pub const FUSED: [(Kind, Kind, Kind); 26] = [
+    (Kind::Xor, Kind::CAdd, Kind::XorCAdd),
+    (Kind::CSlli, Kind::Srli, Kind::CSlliSrli),
+    (Kind::CAddi, Kind::COr, Kind::CAddiCOr),
+    (Kind::Addw, Kind::And, Kind::AddwAnd),
+    (Kind::Slli, Kind::Srli, Kind::SlliSrli),
+    (Kind::CAddi, Kind::CAddiw, Kind::CAddiCAddiw),
+    (Kind::Mul, Kind::Addi, Kind::MulAddi),
+    (Kind::CAdd, Kind::CAdd, Kind::CAddCAdd),
+    (Kind::CAddi, Kind::CAdd, Kind::CAddiCAdd),
+    (Kind::CMv, Kind::CMv, Kind::CMvCMv),
+    (Kind::CLi, Kind::CLi, Kind::CLiCLi),
+    (Kind::Addi, Kind::CAdd, Kind::AddiCAdd),
+    (Kind::Addi, Kind::Addi, Kind::AddiAddi),
+    (Kind::CMv, Kind::CLi, Kind::CMvCLi),
+    (Kind::CLi, Kind::CMv, Kind::CLiCMv),
+    (Kind::CSlli, Kind::CAdd, Kind::CSlliCAdd),
+    (Kind::CMv, Kind::Addi, Kind::CMvAddi),
+    (Kind::Auipc, Kind::Addi, Kind::AuipcAddi),
+    (Kind::Li, Kind::Addi, Kind::LiAddi),
+    (Kind::CLi, Kind::Addi, Kind::CLiAddi),
+    (Kind::Li, Kind::Addiw, Kind::LiAddiw),
+    (Kind::CLi, Kind::CAddiw, Kind::CLiCAddiw),
+    (Kind::Slli, Kind::Add, Kind::SlliAdd),
+    (Kind::Addi, Kind::CMv, Kind::AddiCMv),
+    (Kind::CMv, Kind::CAddi, Kind::CMvCAddi),
+    (Kind::CAdd, Kind::CAddi, Kind::CAddCAddi),
+];
 
 impl Kind {
     /// The compressed twin of a kind that does not end its block (`None` for the others and
@@ -225,6 +316,41 @@ impl Kind {
             Kind::Fsd => Some(Kind::CFsd),
             _ => None,
         }
+    }
+
+    /// Length in halfwords of an op of this kind that does not end its block: 1 for the
+    /// compressed twins, 2 for every other kind (see [`Kind::compressed`]).
+    pub const fn halfwords(self) -> usize {
+        match self {
+            Kind::CNop
+            | Kind::CLi
+            | Kind::CMv
+            | Kind::CAddi
+            | Kind::CAddiw
+            | Kind::CSlli
+            | Kind::CSrli
+            | Kind::CSrai
+            | Kind::CAndi
+            | Kind::CAdd
+            | Kind::CSub
+            | Kind::CXor
+            | Kind::COr
+            | Kind::CAnd
+            | Kind::CAddw
+            | Kind::CSubw
+            | Kind::CLw
+            | Kind::CLd
+            | Kind::CSw
+            | Kind::CSd
+            | Kind::CFld
+            | Kind::CFsd => 1,
+            _ => 2,
+        }
+    }
+
+    /// The fused kind for an op of this kind followed by one of kind `second` (see [`FUSED`]).
+    pub fn fuse(self, second: Kind) -> Option<Kind> {
+        FUSED.iter().find(|&&(a, b, _)| a == self && b == second).map(|&(_, _, f)| f)
     }
 
     /// Whether this op always ends a straight-line block (control transfer, system, trap).

@@ -6,6 +6,7 @@ mod fork;
 mod fpu_oracle;
 mod fpu_prop;
 mod fpu_qemu;
+mod fused;
 mod guests;
 mod host;
 mod isa;

@@ -1,0 +1,229 @@
+//! Fused pairs (`op::FUSED`): two adjacent pure instructions run in one dispatch. Random
+//! streams of the fused kinds' instructions (4-byte and compressed, any registers, `x0`
+//! destinations included) must end with the same registers as the same stream with a `fence`
+//! after every instruction (which no pair fuses across), and retire exactly one instruction per
+//! instruction; a jump into the second half of a pair runs that half alone; fuel, traps and
+//! block cuts see both halves as two instructions.
+
+use proptest::prelude::*;
+use shardbox_vm::code::{Code, ExecRange};
+use shardbox_vm::op::{FUSED, Kind};
+use shardbox_vm::{Outcome, TrapKind};
+
+use crate::asm::{self, EBREAK, addi, i, j, r, u};
+
+const FENCE: u32 = 0x0000_000f;
+
+/// One instruction (2 or 4 bytes) of a kind that is a half of some fused pair, from random
+/// numbers: registers anywhere in x0..x31 (x8..x15 for the 3-bit fields), edge immediates.
+/// `auipc` reads its own pc, which the separated stream moves, so it has a test of its own.
+fn insn(pick: u32, a: u32, b: u32, c: u32) -> Vec<u8> {
+    let (rd, rs1, rs2) = (a % 32, b % 32, c % 32);
+    let nz = |v: u32| if v.is_multiple_of(32) { 1 } else { v % 32 };
+    let imm6 = (c % 64) as u16;
+    let ci = |f: u16, rd: u32, imm: u16| {
+        (f | ((imm >> 5) & 1) << 12 | (rd as u16) << 7 | (imm & 31) << 2).to_le_bytes().to_vec()
+    };
+    let w = |word: u32| word.to_le_bytes().to_vec();
+    let imm12 = [0, 1, -1, 2047, -2048, (c % 4096) as i32 - 2048][(c % 6) as usize];
+    match pick % 18 {
+        0 => w(r(0, rs2, rs1, 4, rd, 0x33)),          // xor
+        1 => w(r(0, rs2, rs1, 0, rd, 0x33)),          // add
+        2 => w(r(0, rs2, rs1, 7, rd, 0x33)),          // and
+        3 => w(r(0, rs2, rs1, 0, rd, 0x3b)),          // addw
+        4 => w(r(1, rs2, rs1, 0, rd, 0x33)),          // mul
+        5 => w(i(imm12, rs1, 0, rd, 0x13)),           // addi (li, mv)
+        6 => w(i((c % 64) as i32, rs1, 1, rd, 0x13)), // slli
+        7 => w(i((c % 64) as i32, rs1, 5, rd, 0x13)), // srli
+        8 => w(i(imm12, rs1, 0, rd, 0x1b)),           // addiw
+        9 => w(u(c & 0xfffff, rd, 0x37)),             // lui
+        10 => w(i(imm12, rs1, 6, rd, 0x13)),          // ori (fuses with nothing)
+        11 => ((0x9002 | nz(a) << 7 | nz(c) << 2) as u16).to_le_bytes().to_vec(), // c.add
+        12 => ((0x8002 | nz(a) << 7 | nz(c) << 2) as u16).to_le_bytes().to_vec(), // c.mv
+        13 => ci(0x4001, rd, imm6),                   // c.li
+        14 => ci(0x0001, rd, imm6),                   // c.addi
+        15 => ci(0x2001, nz(a), imm6),                // c.addiw
+        16 => ci(0x0002, rd, imm6),                   // c.slli
+        _ => ((0x8c41 | (a % 8) << 7 | (c % 8) << 2) as u16).to_le_bytes().to_vec(), // c.or
+    }
+}
+
+/// Runs `text` (ending with `ebreak`) from the start with `x` preset: outcome, registers,
+/// instructions retired.
+fn run(text: &[u8], x: &[u64; 32], fuel: u64) -> (Outcome, [u64; 32], u64) {
+    asm::with_vm(&asm::elf(text, &[]), |vm| {
+        vm.cpu_mut().x[1..32].copy_from_slice(&x[1..]);
+        let out = vm.run(fuel, &mut shardbox_vm::NullHost);
+        let mut regs = [0u64; 32];
+        regs.copy_from_slice(&vm.cpu().x[..32]);
+        (out, regs, vm.instret())
+    })
+}
+
+fn code(text: &[u8]) -> Code {
+    Code::build(&[ExecRange { vaddr: asm::TEXT, bytes: text }])
+}
+
+fn is_fused(kind: Kind) -> bool {
+    FUSED.iter().any(|&(_, _, f)| f == kind)
+}
+
+fn stream() -> impl Strategy<Value = Vec<[u32; 4]>> {
+    prop::collection::vec(any::<[u32; 4]>(), 1..40)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn fused_streams_match_the_same_streams_run_apart(
+        insns in stream(),
+        x in prop::array::uniform32(any::<u64>()),
+    ) {
+        let mut fused = Vec::new();
+        let mut apart = Vec::new();
+        for &[p, a, b, c] in &insns {
+            let one = insn(p, a, b, c);
+            fused.extend_from_slice(&one);
+            apart.extend_from_slice(&one);
+            apart.extend_from_slice(&FENCE.to_le_bytes());
+        }
+        let n = insns.len() as u64;
+        fused.extend_from_slice(&EBREAK.to_le_bytes());
+        apart.extend_from_slice(&EBREAK.to_le_bytes());
+        let ops = code(&apart);
+        prop_assert!(!ops.ops().iter().any(|op| is_fused(op.kind)), "a fence separates every pair");
+        let (out_f, regs_f, ret_f) = run(&fused, &x, 10_000);
+        let (out_a, regs_a, ret_a) = run(&apart, &x, 10_000);
+        let end_f = asm::TEXT + fused.len() as u64 - 4;
+        let end_a = asm::TEXT + apart.len() as u64 - 4;
+        prop_assert_eq!(out_f, Outcome::Trap { kind: TrapKind::Breakpoint, pc: end_f });
+        prop_assert_eq!(out_a, Outcome::Trap { kind: TrapKind::Breakpoint, pc: end_a });
+        prop_assert_eq!(regs_f, regs_a);
+        prop_assert_eq!(regs_f[0], 0);
+        prop_assert_eq!(ret_f, n);
+        prop_assert_eq!(ret_a, 2 * n);
+    }
+}
+
+#[test]
+fn generated_streams_do_fuse() {
+    // xor a2,a4,a5; c.add a3,a2; c.slli a5,1; srli a2,a3,63; c.addi a4,1; c.or a5,a2 (the
+    // `count` kernel's loop body): three pairs.
+    let mut text = Vec::new();
+    text.extend_from_slice(&r(0, 15, 14, 4, 12, 0x33).to_le_bytes());
+    text.extend_from_slice(&0x96b2u16.to_le_bytes());
+    text.extend_from_slice(&0x0786u16.to_le_bytes());
+    text.extend_from_slice(&i(63, 13, 5, 12, 0x13).to_le_bytes());
+    text.extend_from_slice(&0x0705u16.to_le_bytes());
+    text.extend_from_slice(&0x8fd1u16.to_le_bytes());
+    text.extend_from_slice(&EBREAK.to_le_bytes());
+    let c = code(&text);
+    let kinds: Vec<Kind> = c.ops().iter().take(9).map(|op| op.kind).collect();
+    assert_eq!(kinds[0], Kind::XorCAdd);
+    assert_eq!(kinds[2], Kind::CAdd, "the second half keeps its own decode");
+    assert_eq!(kinds[3], Kind::CSlliSrli);
+    assert_eq!(kinds[4], Kind::Srli);
+    assert_eq!(kinds[6], Kind::CAddiCOr);
+    assert_eq!(kinds[7], Kind::COr);
+    let mut x = [0u64; 32];
+    (x[13], x[14], x[15]) = (u64::MAX, 7, 1 << 63);
+    let (out, regs, retired) = run(&text, &x, 100);
+    assert_eq!(out, Outcome::Trap { kind: TrapKind::Breakpoint, pc: asm::TEXT + 16 });
+    assert_eq!(retired, 6);
+    let a2 = 7 ^ (1u64 << 63);
+    let a3 = u64::MAX.wrapping_add(a2);
+    assert_eq!((regs[12], regs[13], regs[14], regs[15]), (a3 >> 63, a3, 8, (a3 >> 63)));
+}
+
+#[test]
+fn a_jump_into_the_second_half_runs_it_alone() {
+    // j +8; addi a0,a0,1; addi a1,a0,5; ebreak — and a branch back into the second half.
+    let text = asm::words(&[j(8, 0), addi(10, 10, 1), addi(11, 10, 5), EBREAK]);
+    let c = code(&text);
+    assert_eq!(c.ops()[2].kind, Kind::AddiAddi);
+    assert_eq!(c.ops()[4].kind, Kind::Addi);
+    let mut x = [0u64; 32];
+    x[10] = 100;
+    let (out, regs, retired) = run(&text, &x, 100);
+    assert_eq!(out, Outcome::Trap { kind: TrapKind::Breakpoint, pc: asm::TEXT + 12 });
+    assert_eq!((regs[10], regs[11], retired), (100, 105, 2));
+    // Entered at the pair itself, both halves run.
+    let text = asm::words(&[addi(10, 10, 1), addi(11, 10, 5), EBREAK]);
+    let (_, regs, retired) = run(&text, &x, 100);
+    assert_eq!((regs[10], regs[11], retired), (101, 106, 2));
+}
+
+#[test]
+fn fuel_counts_both_halves_of_a_pair() {
+    // addi a0,a0,1; addi a1,a0,5; addi a2,a1,1; ebreak: one block of four (ebreak included).
+    let text = asm::words(&[addi(10, 10, 1), addi(11, 10, 5), addi(12, 11, 1), EBREAK]);
+    assert_eq!(code(&text).ops()[0].kind, Kind::AddiAddi);
+    let x = [0u64; 32];
+    for fuel in 0..4 {
+        let (out, regs, retired) = run(&text, &x, fuel);
+        assert_eq!(out, Outcome::OutOfFuel { pc: asm::TEXT }, "fuel {fuel}");
+        assert_eq!((regs[10], regs[11], retired), (0, 0, 0), "fuel {fuel}");
+    }
+    let (out, regs, retired) = run(&text, &x, 4);
+    assert_eq!(out, Outcome::Trap { kind: TrapKind::Breakpoint, pc: asm::TEXT + 12 });
+    assert_eq!((regs[10], regs[11], regs[12], retired), (1, 6, 7, 3));
+}
+
+#[test]
+fn a_trap_after_a_pair_reports_its_own_pc_and_counts_the_pair() {
+    // addi a0,a0,1; addi a1,a0,5; ld a2, 0(x0): the load faults.
+    let ld = i(0, 0, 3, 12, 0x03);
+    let text = asm::words(&[addi(10, 10, 1), addi(11, 10, 5), ld, EBREAK]);
+    let (out, regs, retired) = run(&text, &[0; 32], 100);
+    assert_eq!(out, Outcome::Trap { kind: TrapKind::LoadFault(0), pc: asm::TEXT + 8 });
+    assert_eq!((regs[10], regs[11], retired), (1, 6, 2));
+}
+
+#[test]
+fn pairs_never_cross_a_block_cut() {
+    // 601 fusable addis in a row: the run is cut every BLOCK_INSNS_MAX instructions.
+    let mut ws = vec![addi(10, 10, 1); 601];
+    ws.push(EBREAK);
+    let text = asm::words(&ws);
+    let c = code(&text);
+    let ops = c.ops();
+    let mut pairs = 0;
+    for (k, op) in ops.iter().enumerate() {
+        if is_fused(op.kind) {
+            pairs += 1;
+            assert_ne!(ops[k + 2].kind, Kind::Split, "pair at {k} crosses a cut");
+            assert!(!is_fused(ops[k + 2].kind), "second half at {} is fused", k + 2);
+        }
+    }
+    assert!(pairs >= 290, "{pairs} pairs");
+    assert!(!c.splits().is_empty());
+    let (out, regs, retired) = run(&text, &[0; 32], 10_000);
+    assert_eq!(out, Outcome::Trap { kind: TrapKind::Breakpoint, pc: asm::TEXT + 4 * 601 });
+    assert_eq!((regs[10], retired), (601, 601));
+    // Fuel one short of the whole run stops at a block entry, never inside a pair.
+    let (out, regs, retired) = run(&text, &[0; 32], 600);
+    assert!(matches!(out, Outcome::OutOfFuel { .. }), "{out:?}");
+    assert_eq!(regs[10], retired);
+    assert!(retired < 601);
+}
+
+#[test]
+fn auipc_pairs_read_their_own_pc() {
+    // nop; auipc a0, 0x12345; addi a0, a0, -1; auipc a1, 1; addi a2, a1, 16
+    let text = asm::words(&[
+        FENCE,
+        u(0x12345, 10, 0x17),
+        addi(10, 10, -1),
+        u(1, 11, 0x17),
+        addi(12, 11, 16),
+        EBREAK,
+    ]);
+    let c = code(&text);
+    assert_eq!((c.ops()[2].kind, c.ops()[6].kind), (Kind::AuipcAddi, Kind::AuipcAddi));
+    let (out, regs, retired) = run(&text, &[0; 32], 100);
+    assert_eq!(out, Outcome::Trap { kind: TrapKind::Breakpoint, pc: asm::TEXT + 20 });
+    assert_eq!(regs[10], asm::TEXT + 4 + 0x1234_5000 - 1);
+    assert_eq!((regs[11], regs[12]), (asm::TEXT + 12 + 0x1000, asm::TEXT + 12 + 0x1010));
+    assert_eq!(retired, 5);
+}
