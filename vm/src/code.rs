@@ -10,8 +10,9 @@
 //! Block lengths ([`Op::blk`]) are computed backwards: an op that ends a block (control
 //! transfer, system, trap) has `blk = 1`, any other `1 + blk(next)`. A straight-line run longer
 //! than [`BLOCK_INSNS_MAX`] is cut: the op where the count would exceed the cap is moved to the
-//! `splits` table and replaced by a [`Kind::Split`] that points at it, so falling through into
-//! it re-enters the block path and pays fuel again.
+//! `splits` table and replaced by a [`Kind::Split`] that points at it (with `blk = 0`: the
+//! interpreter's `Split` arm charges the displaced op's block, whether it was reached by a jump
+//! or by falling through).
 //!
 //! Last, adjacent pure ops listed in [`crate::op::FUSED`] are fused: the first op's slot gets
 //! the fused kind (one dispatch runs both), the second keeps its own decode, so a jump to it
@@ -151,11 +152,9 @@ impl Code {
 /// ends its block (`every_compressed_op_has_a_twin_or_ends_its_block` checks all 49 152
 /// encodings); anything else would be illegal rather than stepped wrongly.
 fn compressed(op: Op, raw: u16) -> Op {
-    if op.kind.ends_block() {
-        return op;
-    }
     match op.kind.compressed() {
         Some(kind) => Op { kind, ..op },
+        None if op.kind.ends_block() => op,
         None => Op { imm: i32::from(raw), ..Op::bare(Kind::Illegal, 1) },
     }
 }
@@ -179,7 +178,7 @@ fn link_blocks(ops: &mut [Op]) -> Vec<Op> {
             // This op starts a fresh chain: predecessors falling into it pay again.
             let index = i32::try_from(splits.len()).unwrap_or(i32::MAX);
             splits.push(op);
-            op = Op { kind: Kind::Split, imm: index, ..op };
+            op = Op { kind: Kind::Split, imm: index, blk: 0, ..op };
         }
         if let Some(slot) = ops.get_mut(i) {
             *slot = op;
@@ -288,10 +287,12 @@ mod tests {
                 continue;
             };
             let base = decode32(x, 1).kind;
-            if base.ends_block() {
-                assert_eq!(op.kind, base, "{h:#06x}");
-            } else {
-                assert_eq!(Some(op.kind), base.compressed(), "{h:#06x}: {base:?} has a twin");
+            match base.compressed() {
+                Some(twin) => assert_eq!(op.kind, twin, "{h:#06x}"),
+                None => {
+                    assert!(base.ends_block(), "{h:#06x}: {base:?} has a twin or ends its block");
+                    assert_eq!(op.kind, base, "{h:#06x}");
+                }
             }
         }
     }

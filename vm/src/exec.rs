@@ -133,13 +133,10 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
         }};
     }
 
+    // A conditional branch `$step` halfwords long (a constant of its kind).
     macro_rules! branch {
-        ($op:expr, $taken:expr) => {
-            if $taken {
-                idx.wrapping_add_signed($op.imm as isize)
-            } else {
-                idx.wrapping_add(usize::from($op.len))
-            }
+        ($op:expr, $taken:expr, $step:literal) => {
+            if $taken { idx.wrapping_add_signed($op.imm as isize) } else { idx.wrapping_add($step) }
         };
     }
 
@@ -176,11 +173,8 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
             cpu.instret = instret!();
             return Exit::Trap(TrapKind::FetchFault);
         };
-        let mut op: &Op = if first.kind == Kind::Split {
-            splits.get(first.imm as usize).unwrap_or(first)
-        } else {
-            first
-        };
+        let mut op = first;
+        // A `Split` has `blk = 0`: its arm charges the op it displaced.
         let blk = u64::from(op.blk);
         if blk > left {
             cpu.pc = code.pc_of(idx);
@@ -307,27 +301,35 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                     mem!(op, mem.store_u64(a, r!(op.rs2)), TrapKind::StoreFault);
                 }
                 Kind::Beq => {
-                    idx = branch!(op, r!(op.rs1) == r!(op.rs2));
+                    idx = branch!(op, r!(op.rs1) == r!(op.rs2), 2);
                     continue 'block;
                 }
                 Kind::Bne => {
-                    idx = branch!(op, r!(op.rs1) != r!(op.rs2));
+                    idx = branch!(op, r!(op.rs1) != r!(op.rs2), 2);
+                    continue 'block;
+                }
+                Kind::CBeq => {
+                    idx = branch!(op, r!(op.rs1) == r!(op.rs2), 1);
+                    continue 'block;
+                }
+                Kind::CBne => {
+                    idx = branch!(op, r!(op.rs1) != r!(op.rs2), 1);
                     continue 'block;
                 }
                 Kind::Blt => {
-                    idx = branch!(op, (r!(op.rs1) as i64) < (r!(op.rs2) as i64));
+                    idx = branch!(op, (r!(op.rs1) as i64) < (r!(op.rs2) as i64), 2);
                     continue 'block;
                 }
                 Kind::Bge => {
-                    idx = branch!(op, (r!(op.rs1) as i64) >= (r!(op.rs2) as i64));
+                    idx = branch!(op, (r!(op.rs1) as i64) >= (r!(op.rs2) as i64), 2);
                     continue 'block;
                 }
                 Kind::Bltu => {
-                    idx = branch!(op, r!(op.rs1) < r!(op.rs2));
+                    idx = branch!(op, r!(op.rs1) < r!(op.rs2), 2);
                     continue 'block;
                 }
                 Kind::Bgeu => {
-                    idx = branch!(op, r!(op.rs1) >= r!(op.rs2));
+                    idx = branch!(op, r!(op.rs1) >= r!(op.rs2), 2);
                     continue 'block;
                 }
                 Kind::Jal => {
@@ -361,7 +363,21 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                     leave!(op, Exit::Trap(TrapKind::IllegalInstruction(op.imm as u32)))
                 }
                 Kind::FetchFault => leave!(op, Exit::Trap(TrapKind::FetchFault)),
-                Kind::Split => continue 'block,
+                Kind::Split => {
+                    // A block cut (reached by a jump or by falling through): charge the block
+                    // of the op it displaced, then run that op.
+                    let real = splits.get(op.imm as usize).unwrap_or(&FETCH_FAULT);
+                    let blk = u64::from(real.blk);
+                    if blk > left {
+                        cpu.pc = code.pc_of(idx);
+                        *fuel = left;
+                        cpu.instret = instret!();
+                        return Exit::OutOfFuel;
+                    }
+                    left -= blk;
+                    op = real;
+                    continue;
+                }
                 Kind::Csrrw
                 | Kind::Csrrs
                 | Kind::Csrrc

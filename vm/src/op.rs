@@ -194,6 +194,10 @@ pub enum Kind {
     CFld,
     /// Compressed (2-byte) `Fsd`: same semantics; the interpreter steps one halfword.
     CFsd,
+    /// Compressed (2-byte) `Beq` (`c.beqz`): not taken, the interpreter steps one halfword.
+    CBeq,
+    /// Compressed (2-byte) `Bne` (`c.bnez`): not taken, the interpreter steps one halfword.
+    CBne,
     /// Fused `Xor` then `CAdd` (see [`FUSED`]).
     XorCAdd,
     /// Fused `CSlli` then `Srli` (see [`FUSED`]).
@@ -285,11 +289,12 @@ pub const FUSED: [(Kind, Kind, Kind); 26] = [
 ];
 
 impl Kind {
-    /// The compressed twin of a kind that does not end its block (`None` for the others and
-    /// for kinds RVC cannot produce). [`crate::code::Code`] gives every 2-byte op that does
+    /// The compressed twin of a kind that does not end its block, or of `beq`/`bne` (`None`
+    /// for the others and for kinds RVC cannot produce). [`crate::code::Code`] gives every 2-byte op that does
     /// not end its block its twin, so the interpreter's step after an op is a constant of its
     /// kind (one halfword for a twin, two for every other kind that falls through) and never
-    /// waits for `len` to load: that load chain was the interpreter loop's critical path.
+    /// waits for `len` to load: that load chain was the interpreter loop's critical path. The
+    /// branch twins do the same for a branch not taken.
     pub const fn compressed(self) -> Option<Kind> {
         match self {
             Kind::Nop => Some(Kind::CNop),
@@ -314,6 +319,8 @@ impl Kind {
             Kind::Sd => Some(Kind::CSd),
             Kind::Fld => Some(Kind::CFld),
             Kind::Fsd => Some(Kind::CFsd),
+            Kind::Beq => Some(Kind::CBeq),
+            Kind::Bne => Some(Kind::CBne),
             _ => None,
         }
     }
@@ -343,7 +350,9 @@ impl Kind {
             | Kind::CSw
             | Kind::CSd
             | Kind::CFld
-            | Kind::CFsd => 1,
+            | Kind::CFsd
+            | Kind::CBeq
+            | Kind::CBne => 1,
             _ => 2,
         }
     }
@@ -362,6 +371,8 @@ impl Kind {
                 | Kind::Stop
                 | Kind::Beq
                 | Kind::Bne
+                | Kind::CBeq
+                | Kind::CBne
                 | Kind::Blt
                 | Kind::Bge
                 | Kind::Bltu
