@@ -14,9 +14,9 @@
 //! interpreter's `Split` arm charges the displaced op's block, whether it was reached by a jump
 //! or by falling through).
 //!
-//! Last, adjacent pure ops listed in [`crate::op::FUSED`] are fused: the first op's slot gets
-//! the fused kind (one dispatch runs both), the second keeps its own decode, so a jump to it
-//! still runs it alone; a pair never crosses a block cut.
+//! Last, adjacent ops listed in [`crate::op::FUSED`] are fused: the first op's slot gets the
+//! fused kind (one dispatch runs both), the second keeps its own fields, so a jump to it still
+//! runs it alone; a pair never crosses a block cut.
 //!
 //! Layout of `ops` (indices are `(pc - base) / 2`):
 //!
@@ -187,29 +187,33 @@ fn link_blocks(ops: &mut [Op]) -> Vec<Op> {
     splits
 }
 
-/// Fuses adjacent pairs listed in [`crate::op::FUSED`] (greedily from the lowest address).
-/// Only the first op's slot changes: the second keeps its own decode, so a jump to it runs it
-/// alone, and it is never itself fused (the pair reads it at run time). The second must be in
-/// the same block (a `Split` never fuses), so both halves are already counted in the first
-/// slot's `blk`: fuel and `instret` are unchanged, and neither half can trap.
+/// Fuses adjacent pairs listed in [`crate::op::FUSED`]: every slot whose op and successor form
+/// a listed pair gets the fused kind. Fusing changes only `kind`, never the operand fields, and
+/// a fused arm reads only the fields of its second slot (never its kind), so a slot can be both
+/// the second half of one pair and the first of the next, and a jump to a second half runs it
+/// alone (or as the first half of its own pair). The second must be in the same block (a
+/// `Split` never fuses), so both halves are already counted in the first slot's `blk`: fuel
+/// and `instret` are unchanged; a trap in the second half is taken at the second's own slot
+/// (its `blk` is the rest of the block).
 fn fuse_pairs(ops: &mut [Op]) {
-    let mut second = vec![false; ops.len()];
     for i in 0..ops.len() {
         let Some(&first) = ops.get(i) else { continue };
-        if second.get(i).copied().unwrap_or(true) {
-            continue;
-        }
         let j = i.saturating_add(usize::from(first.len));
         let Some(next) = ops.get(j) else { continue };
-        let Some(kind) = first.kind.fuse(next.kind) else { continue };
+        // The successor's kind as decoded: it may itself have been fused already.
+        let Some(kind) = first.kind.fuse(unfused(next.kind)) else { continue };
         if usize::from(first.len) != first.kind.halfwords() {
             continue;
         }
-        if let (Some(slot), Some(mark)) = (ops.get_mut(i), second.get_mut(j)) {
+        if let Some(slot) = ops.get_mut(i) {
             *slot = Op { kind, ..first };
-            *mark = true;
         }
     }
+}
+
+/// The decoded kind of a slot that may hold a fused kind.
+fn unfused(kind: Kind) -> Kind {
+    crate::op::FUSED.iter().find(|&&(_, _, f)| f == kind).map_or(kind, |&(a, _, _)| a)
 }
 
 #[cfg(test)]

@@ -115,6 +115,22 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
             }
         };
     }
+    // 64-bit load and store bodies, shared by their own arms and the fused arms.
+    macro_rules! ld64 {
+        ($op:expr) => {
+            r!($op.rd) = mem!(
+                $op,
+                mem.load_u64(r!($op.rs1).wrapping_add($op.imm as i64 as u64)),
+                TrapKind::LoadFault
+            )
+        };
+    }
+    macro_rules! sd64 {
+        ($op:expr) => {{
+            let a = r!($op.rs1).wrapping_add($op.imm as i64 as u64);
+            mem!($op, mem.store_u64(a, r!($op.rs2)), TrapKind::StoreFault);
+        }};
+    }
     macro_rules! amo {
         ($op:expr, $load:ident, $store:ident, $t:ty, $f:expr) => {{
             let addr = r!($op.rs1);
@@ -161,6 +177,21 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
             let second = ops.get(at).unwrap_or(&FETCH_FAULT);
             pure(x, second, Kind::$k2, code.pc_of(at));
             idx = idx.wrapping_add(A + B);
+            $op = ops.get(idx).unwrap_or(&FETCH_FAULT);
+            continue;
+        }};
+    }
+
+    // A fused pair with a memory half: the first half runs, then `idx` and `$op` move to the
+    // second (so a trap there reports the second's pc and refunds only its part of the block)
+    // and it runs; then on past both.
+    macro_rules! fused_mem {
+        ($op:ident, $a:literal, $b:literal, $first:expr, $second:expr) => {{
+            $first;
+            idx = idx.wrapping_add($a);
+            $op = ops.get(idx).unwrap_or(&FETCH_FAULT);
+            $second;
+            idx = idx.wrapping_add($b);
             $op = ops.get(idx).unwrap_or(&FETCH_FAULT);
             continue;
         }};
@@ -256,13 +287,7 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                     );
                     r!(op.rd) = sext32(v);
                 }
-                Kind::Ld => {
-                    r!(op.rd) = mem!(
-                        op,
-                        mem.load_u64(r!(op.rs1).wrapping_add(imm!())),
-                        TrapKind::LoadFault
-                    );
-                }
+                Kind::Ld => ld64!(op),
                 Kind::Lbu => {
                     let v =
                         mem!(op, mem.load_u8(r!(op.rs1).wrapping_add(imm!())), TrapKind::LoadFault);
@@ -296,10 +321,7 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                     let a = r!(op.rs1).wrapping_add(imm!());
                     mem!(op, mem.store_u32(a, r!(op.rs2) as u32), TrapKind::StoreFault);
                 }
-                Kind::Sd => {
-                    let a = r!(op.rs1).wrapping_add(imm!());
-                    mem!(op, mem.store_u64(a, r!(op.rs2)), TrapKind::StoreFault);
-                }
+                Kind::Sd => sd64!(op),
                 Kind::Beq => {
                     idx = branch!(op, r!(op.rs1) == r!(op.rs2), 2);
                     continue 'block;
@@ -519,6 +541,12 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                 Kind::CAnd => compressed!(op, pure(x, op, Kind::CAnd, 0)),
                 Kind::CAddw => compressed!(op, pure(x, op, Kind::CAddw, 0)),
                 Kind::CSubw => compressed!(op, pure(x, op, Kind::CSubw, 0)),
+                Kind::LdLd => fused_mem!(op, 2, 2, ld64!(op), ld64!(op)),
+                Kind::CLdCLd => fused_mem!(op, 1, 1, ld64!(op), ld64!(op)),
+                Kind::SdSd => fused_mem!(op, 2, 2, sd64!(op), sd64!(op)),
+                Kind::CSdCSd => fused_mem!(op, 1, 1, sd64!(op), sd64!(op)),
+                Kind::CAddCLd => fused_mem!(op, 1, 1, pure(x, op, Kind::CAdd, 0), ld64!(op)),
+                Kind::CAddCSd => fused_mem!(op, 1, 1, pure(x, op, Kind::CAdd, 0), sd64!(op)),
                 Kind::XorCAdd => fused!(op, Xor, CAdd),
                 Kind::CSlliSrli => fused!(op, CSlli, Srli),
                 Kind::CAddiCOr => fused!(op, CAddi, COr),
@@ -553,21 +581,12 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                     );
                     r!(op.rd) = sext32(v);
                 }),
-                Kind::CLd => compressed!(op, {
-                    r!(op.rd) = mem!(
-                        op,
-                        mem.load_u64(r!(op.rs1).wrapping_add(imm!())),
-                        TrapKind::LoadFault
-                    );
-                }),
+                Kind::CLd => compressed!(op, ld64!(op)),
                 Kind::CSw => compressed!(op, {
                     let a = r!(op.rs1).wrapping_add(imm!());
                     mem!(op, mem.store_u32(a, r!(op.rs2) as u32), TrapKind::StoreFault);
                 }),
-                Kind::CSd => compressed!(op, {
-                    let a = r!(op.rs1).wrapping_add(imm!());
-                    mem!(op, mem.store_u64(a, r!(op.rs2)), TrapKind::StoreFault);
-                }),
+                Kind::CSd => compressed!(op, sd64!(op)),
                 Kind::CFld => compressed!(op, {
                     let v = mem!(
                         op,

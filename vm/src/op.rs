@@ -198,6 +198,18 @@ pub enum Kind {
     CBeq,
     /// Compressed (2-byte) `Bne` (`c.bnez`): not taken, the interpreter steps one halfword.
     CBne,
+    /// Fused `Ld` then `Ld` (see [`FUSED`]).
+    LdLd,
+    /// Fused `CLd` then `CLd` (see [`FUSED`]).
+    CLdCLd,
+    /// Fused `Sd` then `Sd` (see [`FUSED`]).
+    SdSd,
+    /// Fused `CSd` then `CSd` (see [`FUSED`]).
+    CSdCSd,
+    /// Fused `CAdd` then `CLd` (see [`FUSED`]).
+    CAddCLd,
+    /// Fused `CAdd` then `CSd` (see [`FUSED`]).
+    CAddCSd,
     /// Fused `Xor` then `CAdd` (see [`FUSED`]).
     XorCAdd,
     /// Fused `CSlli` then `Srli` (see [`FUSED`]).
@@ -255,11 +267,12 @@ pub enum Kind {
 /// Fused pairs: `(first, second, fused)`. Where an op of kind `first` is followed in its block
 /// by one of kind `second`, [`crate::code::Code`] gives the first slot the `fused` kind and the
 /// interpreter runs both in one dispatch (the second half is read from its own slot, which keeps
-/// its own decode). Both halves are pure (registers only: they never trap, never jump), any
-/// registers and immediates. Chosen from static pair counts in the glibc guests and the
-/// benchmark kernels' loops: constants (`lui`/`auipc` + `addi`), moves, index arithmetic,
-/// counters, zero-extension (`slli` + `srli`).
-pub const FUSED: [(Kind, Kind, Kind); 26] = [
+/// its own decode), any registers and immediates. Halves are pure register ops or 64-bit
+/// loads and stores; a trap in the second half reports the second's pc and counts the first
+/// as retired. Chosen from static pair counts in the glibc guests and the benchmark kernels'
+/// loops: constants (`lui`/`auipc` + `addi`), moves, index arithmetic, counters,
+/// zero-extension (`slli` + `srli`), register spills and reloads, address + access.
+pub const FUSED: [(Kind, Kind, Kind); 32] = [
     (Kind::Xor, Kind::CAdd, Kind::XorCAdd),
     (Kind::CSlli, Kind::Srli, Kind::CSlliSrli),
     (Kind::CAddi, Kind::COr, Kind::CAddiCOr),
@@ -286,6 +299,12 @@ pub const FUSED: [(Kind, Kind, Kind); 26] = [
     (Kind::Addi, Kind::CMv, Kind::AddiCMv),
     (Kind::CMv, Kind::CAddi, Kind::CMvCAddi),
     (Kind::CAdd, Kind::CAddi, Kind::CAddCAddi),
+    (Kind::Ld, Kind::Ld, Kind::LdLd),
+    (Kind::CLd, Kind::CLd, Kind::CLdCLd),
+    (Kind::Sd, Kind::Sd, Kind::SdSd),
+    (Kind::CSd, Kind::CSd, Kind::CSdCSd),
+    (Kind::CAdd, Kind::CLd, Kind::CAddCLd),
+    (Kind::CAdd, Kind::CSd, Kind::CAddCSd),
 ];
 
 impl Kind {
