@@ -2,7 +2,8 @@
 //! request fields (paths, `src`, `fileId`), hostile programs whose outputs try to exhaust the
 //! server, and requests shaped to exhaust it directly. Every attack is bounded in count and
 //! time; each test ends by checking the server still answers a plain run. Container-level
-//! attacks (syscalls, mounts, processes) are in the sandbox crate's `tests/it/attacks/`.
+//! attacks (syscalls, mounts, processes) are in the sandbox crate's `tests/it/attacks/`; the
+//! seccomp bypasses are tried here too, end to end.
 //! Needs root like the judge tests; without it every test prints why and returns.
 
 use std::path::PathBuf;
@@ -396,4 +397,58 @@ fn bodies_in_progress_are_bounded_per_shard() {
     let r = request(&mut c, "POST", "/run", &[], &body(9_000_000));
     assert_eq!(r.status, 400, "{}", r.text());
     still_serves(&mut c);
+}
+
+/// Ways around a seccomp filter that compares x86-64 syscall numbers, sent as programs through
+/// `POST /run` to the real binary: each must come back `Dangerous Syscall` (signal 31), and
+/// `clone3` with `CLONE_NEWUSER` (flags in memory, out of the filter's reach) must fail with
+/// ENOSYS. Without the filter the first four create a user namespace or read the LDT. The C
+/// versions of these, and more, are the sandbox crate's `attacks::syscalls` tests.
+#[test]
+fn syscall_number_bypasses_are_dangerous_syscalls() {
+    require_judge!();
+    let server = start(&[]);
+    let mut c = server.client();
+    let libc = "import ctypes, mmap; libc = ctypes.CDLL(None, use_errno=True); L = ctypes.c_long";
+    // i386 unshare(CLONE_NEWUSER) by int $0x80 from a page of code: push rbx; mov eax, 310;
+    // mov ebx, 0x10000000; int $0x80; pop rbx; ret.
+    let int80 = "m = mmap.mmap(-1, 4096, prot=7); m.write(bytes.fromhex('53b836010000bb00000010cd805bc3')); \
+                 f = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(m))); print(f())";
+    let killed = [
+        ("x32 unshare", "print(libc.syscall(L(0x40000000 | 272), L(0x10000000)))"),
+        ("bits above 31", "print(libc.syscall(L((1 << 32) | 272), L(0x10000000)))"),
+        ("int 0x80 unshare", int80),
+        ("modify_ldt", "print(libc.syscall(L(154), L(0), ctypes.create_string_buffer(16), L(16)))"),
+    ];
+    for (what, code) in killed {
+        let r = post_run(&mut c, &format!(r#"{{"cmd":[{}]}}"#, py_cmd(&format!("{libc}; {code}"))));
+        let v = json(&r);
+        assert_eq!(
+            (field(&v, 0, "status").as_str(), field(&v, 0, "exitStatus").as_str()),
+            ("Dangerous Syscall", "31"),
+            "{what}: {}",
+            r.text()
+        );
+    }
+    let clone3 = "a = (ctypes.c_uint64 * 8)(0x10000000, 0, 0, 0, 17, 0, 0, 0); \
+                  r = libc.syscall(L(435), a, L(64)); print(r, ctypes.get_errno())";
+    let r = post_run(&mut c, &format!(r#"{{"cmd":[{}]}}"#, py_cmd(&format!("{libc}; {clone3}"))));
+    let v = json(&r);
+    assert_eq!(
+        (field(&v, 0, "status"), output(&v, 0, "stdout")),
+        ("Accepted".into(), "-1 38\n".into()),
+        "clone3: {}",
+        r.text()
+    );
+    still_serves(&mut c);
+}
+
+/// A command running `python3 -c code` (`code` without double quotes or backslashes).
+fn py_cmd(code: &str) -> String {
+    assert!(!code.contains(['"', '\\']), "{code}");
+    format!(
+        r#"{{"args":["/usr/bin/python3","-c","{code}"],"env":["PATH=/bin:/usr/bin"],
+            "files":[{{"content":""}},{{"name":"stdout","max":10240}},{{"name":"stderr","max":10240}}],
+            "cpuLimit":10000000000,"memoryLimit":134217728,"procLimit":50}}"#
+    )
 }
