@@ -143,16 +143,18 @@ impl Pool {
         std::fs::create_dir_all(&config.root_dir).map_err(StartError::RootDir)?;
         let cgroups = match config.cgroup {
             CgroupMode::Off => None,
-            CgroupMode::Auto => match CgroupRoot::new(&config.cgroup_prefix) {
-                Ok(root) => Some(root),
-                Err(e) if config.no_fallback => return Err(StartError::Cgroup(e)),
-                Err(e) => {
-                    eprintln!(
-                        "shardbox sandbox: {e}; falling back to rlimits (no memory peak, coarse CPU limit)"
-                    );
-                    None
+            CgroupMode::Auto => {
+                match CgroupRoot::new(&config.cgroup_prefix, config.enable_cpu_rate) {
+                    Ok(root) => Some(root),
+                    Err(e) if config.no_fallback => return Err(StartError::Cgroup(e)),
+                    Err(e) => {
+                        eprintln!(
+                            "shardbox sandbox: {e}; falling back to rlimits (no memory peak, coarse CPU limit)"
+                        );
+                        None
+                    }
                 }
-            },
+            }
         };
         let zygote = Zygote::start(&plan)?;
         let machine_cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);

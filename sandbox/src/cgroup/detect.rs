@@ -117,6 +117,24 @@ pub enum Layout {
     None,
 }
 
+/// `layout` without v1's `cpu` hierarchy when it is mounted apart from `cpuacct` (as on this
+/// machine). `cpu` is only needed for CFS rate limits (`-enable-cpu-rate`); CPU time comes from
+/// `cpuacct`. A task in a nested `cpu` cgroup is scheduled as part of a group: every container
+/// together competed as one task against the server's threads, and each wake-up and sleep
+/// updated three more levels of scheduler entities (measured in `docs/architecture.md`). When
+/// co-mounted (`cpu,cpuacct`, one directory) the hierarchy stays: accounting needs it.
+pub fn without_separate_cpu(layout: Layout) -> Layout {
+    match layout {
+        Layout::V1(dirs) => {
+            let acct = dirs.iter().find(|(c, _)| c == "cpuacct").map(|(_, d)| d.clone());
+            Layout::V1(
+                dirs.into_iter().filter(|(c, d)| c != "cpu" || Some(d) == acct.as_ref()).collect(),
+            )
+        }
+        other => other,
+    }
+}
+
 /// Directory of our own cgroup in a mount: mount point + (own path relative to the mount root).
 fn own_dir(m: &CgroupMount, own: &str) -> Option<PathBuf> {
     let root = m.root.trim_end_matches('/');
@@ -224,6 +242,26 @@ mod tests {
         let own = parse_proc_cgroup("2:cpu,cpuacct:/x\n3:memory:/x\n4:pids:/x\n");
         let Layout::V1(dirs) = choose(&parse_mountinfo(text), &own, |_| vec![]) else { panic!() };
         assert!(dirs.contains(&("cpuacct".into(), PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/x"))));
+    }
+
+    #[test]
+    fn a_separate_cpu_hierarchy_can_be_left_out() {
+        let own = parse_proc_cgroup(V1_OWN);
+        let layout = choose(&parse_mountinfo(V1_HYBRID), &own, |_| vec![]);
+        let Layout::V1(all) = layout.clone() else { panic!("{layout:?}") };
+        assert!(all.iter().any(|(c, _)| c == "cpu"));
+        let Layout::V1(dirs) = without_separate_cpu(layout) else { panic!() };
+        assert!(!dirs.iter().any(|(c, _)| c == "cpu"), "{dirs:?}");
+        assert_eq!(dirs.len(), all.len() - 1, "only cpu goes");
+        // Co-mounted with cpuacct: one directory, kept.
+        let text = "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n\
+            35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n\
+            39 31 0:36 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n";
+        let own = parse_proc_cgroup("2:cpu,cpuacct:/x\n3:memory:/x\n4:pids:/x\n");
+        let layout = choose(&parse_mountinfo(text), &own, |_| vec![]);
+        assert_eq!(without_separate_cpu(layout.clone()), layout);
+        let v2 = Layout::V2 { dir: PathBuf::from("/x"), controllers: vec!["cpu".into()] };
+        assert_eq!(without_separate_cpu(v2.clone()), v2, "v2 is left alone");
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //!   opens (v1 `tasks`, which moves the thread without the global lock `cgroup.procs` takes;
 //!   v2 `cgroup.procs`; the init keeps them), except in v1's `cpu`/`cpuacct`
 //!   hierarchy: there the container's init lives in the cgroup itself ([`Cgroup::adopt`]) and
-//!   programs are born in it. Moving a task between `cpu` cgroups makes the scheduler move
+//!   programs are born in it. A v1 `cpu` hierarchy mounted apart from `cpuacct` is used only
+//!   for CFS rate limits ([`CgroupRoot::new`]): a nested `cpu` cgroup makes every container a
+//!   scheduling group of its own, which cost CPU and latency on every wake-up. Moving a task between `cpu` cgroups makes the scheduler move
 //!   and reschedule it; under load that cost a run milliseconds (measured: writing `0`
 //!   there after `pids`: p90 1.8–3.3 ms, against p90 ≤ 37 µs for `pids`).
 //! - [`Graveyard`]: directories whose removal has to wait. A killed process leaves its cgroup
@@ -257,9 +259,13 @@ pub struct CgroupRoot {
 }
 
 impl CgroupRoot {
-    /// Detects the hierarchy, removes stale instances under `prefix`, creates ours.
-    pub fn new(prefix: &str) -> Result<Self, CgroupError> {
-        Self::with_layout(detect::discover(), prefix)
+    /// Detects the hierarchy, removes stale instances under `prefix`, creates ours. Without
+    /// `cpu_rate` (CFS rate limits wanted), a v1 `cpu` hierarchy mounted apart from `cpuacct` is
+    /// not used ([`detect::without_separate_cpu`]).
+    pub fn new(prefix: &str, cpu_rate: bool) -> Result<Self, CgroupError> {
+        let layout = detect::discover();
+        let layout = if cpu_rate { layout } else { detect::without_separate_cpu(layout) };
+        Self::with_layout(layout, prefix)
     }
 
     fn with_layout(layout: Layout, prefix: &str) -> Result<Self, CgroupError> {
@@ -790,9 +796,9 @@ impl Cgroup {
 
     /// [`Cgroup::is_empty`] for the hot path (the pool's paired checks after the kill and
     /// before reuse): on v1 with the init adopted, `pids.current` is 0 (one `pread`) and the
-    /// `cpu` hierarchy's `cgroup.procs` lists only the init (one open). That is every process
-    /// of the container: each is born in the init's `cpu` cgroup and none can leave it (no
-    /// cgroup file is reachable from inside), and any that joined `pids` is counted there,
+    /// `cpuacct` (or `cpu`) hierarchy's `cgroup.procs` lists only the init (one open). That is
+    /// every process of the container: each is born in the init's cgroup there and none can
+    /// leave it (no cgroup file is reachable from inside), and any that joined `pids` is counted there,
     /// zombies included. Every [`CGROUP_FULL_CHECK_EVERY`]-th call, and whenever the quick
     /// answer is "not empty", every hierarchy is read as [`Cgroup::is_empty`] does. v2 (one
     /// hierarchy) and v1 without an adopted init: [`Cgroup::is_empty`].
@@ -939,7 +945,7 @@ mod tests {
 
     #[test]
     fn a_dropped_cgroup_is_buried_then_swept_with_its_processes() {
-        let root = match CgroupRoot::new("shardbox-unit-graveyard") {
+        let root = match CgroupRoot::new("shardbox-unit-graveyard", true) {
             Ok(root) => root,
             Err(e) => {
                 eprintln!("SKIPPED: needs root and a usable cgroup hierarchy: {e}");
@@ -970,7 +976,7 @@ mod tests {
 
     #[test]
     fn the_quick_emptiness_check_sees_every_process_it_claims_to() {
-        let root = match CgroupRoot::new("shardbox-unit-quick") {
+        let root = match CgroupRoot::new("shardbox-unit-quick", true) {
             Ok(root) if root.version() == CgroupVersion::V1 => root,
             Ok(_) => {
                 eprintln!("SKIPPED: the quick check differs from the full one only on cgroup v1");
@@ -1022,7 +1028,7 @@ mod tests {
 
     #[test]
     fn kept_open_counters_are_read_again_at_offset_zero() {
-        let root = match CgroupRoot::new("shardbox-unit-reread") {
+        let root = match CgroupRoot::new("shardbox-unit-reread", false) {
             Ok(root) => root,
             Err(e) => {
                 eprintln!("SKIPPED: needs root and a usable cgroup hierarchy: {e}");

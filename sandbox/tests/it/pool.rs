@@ -1,11 +1,13 @@
 //! The pool's hand-off: a returned container is reset while it waits (the reset is only sent
 //! when it goes back), finished and checked when it is handed out again; one whose check fails
-//! is destroyed, never reused.
+//! is destroyed, never reused. A v1 `cpu` hierarchy apart from `cpuacct` is used only when CFS
+//! rate limits are enabled.
 
 use std::time::Duration;
 
 use libtest_mimic::{Failed, Trial};
 use shardbox_sandbox::Pool;
+use shardbox_sandbox::cgroup::detect::{self, Layout};
 
 use crate::harness::{check, config, limits, sh};
 
@@ -13,6 +15,7 @@ pub fn tests() -> Vec<Trial> {
     vec![
         Trial::test("pool::a_returned_container_is_reset_before_reuse", reset_before_reuse),
         Trial::test("pool::a_container_failing_its_reset_is_destroyed", failed_reset),
+        Trial::test("pool::the_cpu_hierarchy_is_used_for_rate_limits_only", cpu_hierarchy),
     ]
 }
 
@@ -87,5 +90,53 @@ fn failed_reset() -> Result<(), Failed> {
     drop(b);
     p.check_invariants();
     check(p.live() <= 2, || format!("live {}", p.live()))?;
+    Ok(())
+}
+
+fn cpu_hierarchy() -> Result<(), Failed> {
+    let Layout::V1(all) = detect::discover() else {
+        eprintln!("SKIPPED: the cpu hierarchy choice is a cgroup v1 matter");
+        return Ok(());
+    };
+    let Some(cpu_dir) = all.iter().find(|(c, _)| c == "cpu").map(|(_, d)| d.clone()) else {
+        eprintln!("SKIPPED: no v1 cpu hierarchy mounted");
+        return Ok(());
+    };
+    let separate = all.iter().any(|(c, d)| c == "cpuacct" && *d != cpu_dir);
+    let has_cpu =
+        |p: &Pool| p.cgroups().is_some_and(|r| r.controllers().iter().any(|c| c == "cpu"));
+    let plain = small_pool()?;
+    check(has_cpu(&plain) != separate, || {
+        format!("without rate limits, separate cpu hierarchy {separate}: {:?}", plain.info())
+    })?;
+    drop(plain);
+    let mut cfg = config();
+    cfg.pre_fork = 0;
+    cfg.containers_max = 1;
+    cfg.enable_cpu_rate = true;
+    let p = Pool::new(cfg)?;
+    check(has_cpu(&p), || "rate limits enabled, but no cpu hierarchy".into())?;
+    let mut c = p.get()?;
+    let l = shardbox_sandbox::ExecLimits { cpu_rate: Some(300), ..limits() };
+    sh(&mut c, "exit 0", l)?.exited(0)?;
+    // The quota is written to the container's cpu cgroup, where its init (and so every
+    // program, born of it) lives.
+    let init_cgroup = std::fs::read_to_string(format!("/proc/{}/cgroup", c.init_pid()))?;
+    let line = init_cgroup
+        .lines()
+        .find(|l| l.split(':').nth(1).is_some_and(|cs| cs.split(',').any(|x| x == "cpu")))
+        .ok_or("no cpu line in the init's /proc/<pid>/cgroup")?;
+    let rel = line.splitn(3, ':').nth(2).unwrap_or_default().trim_start_matches('/');
+    let dir = c
+        .cgroup()
+        .and_then(|cg| {
+            cg.dirs()
+                .find(|d| d.ends_with(rel) && d.join("cpu.cfs_quota_us").exists())
+                .map(std::path::Path::to_path_buf)
+        })
+        .ok_or_else(|| format!("the init's cpu cgroup {rel} is not the container's"))?;
+    let quota = std::fs::read_to_string(dir.join("cpu.cfs_quota_us"))?;
+    check(quota.trim() == "30000", || format!("cpu.cfs_quota_us {quota:?}, want 30000"))?;
+    drop(c);
     Ok(())
 }
