@@ -534,16 +534,7 @@ impl IntoRawKeep for OwnedFd {
 fn reap(st: &mut State<'_>) -> io::Result<()> {
     loop {
         match sys::proc::reap_any() {
-            Ok(Some(r)) => {
-                if let Some(run) = st.running.as_mut() {
-                    run.user_ns = run.user_ns.saturating_add(r.user_ns);
-                    run.sys_ns = run.sys_ns.saturating_add(r.sys_ns);
-                    run.maxrss_bytes = run.maxrss_bytes.max(r.maxrss_bytes);
-                    if r.pid == run.pid {
-                        run.main = Some((r.status, sys::monotonic_ns()));
-                    }
-                }
-            }
+            Ok(Some(r)) => account(st, &r),
             Ok(None) => break,
             Err(e) if e.raw_os_error() == Some(errno::ECHILD) => break,
             Err(e) => return Err(e),
@@ -574,20 +565,17 @@ fn kill_until_gone(st: &mut State<'_>) -> io::Result<()> {
 }
 
 fn kill_until_gone_quiet(st: &mut State<'_>) -> io::Result<()> {
+    // No child left means no process left in the namespace (the init reaps every orphan), so
+    // the common case (the program's only process already reaped) needs no `kill(-1)`, which
+    // walks every process of the host.
+    if no_child_left(st)? {
+        return Ok(());
+    }
     for _ in 0..KILL_ROUNDS_MAX {
         sys::proc::kill_all_in_namespace()?;
         loop {
             match sys::proc::reap_any() {
-                Ok(Some(r)) => {
-                    if let Some(run) = st.running.as_mut() {
-                        run.user_ns = run.user_ns.saturating_add(r.user_ns);
-                        run.sys_ns = run.sys_ns.saturating_add(r.sys_ns);
-                        run.maxrss_bytes = run.maxrss_bytes.max(r.maxrss_bytes);
-                        if r.pid == run.pid && run.main.is_none() {
-                            run.main = Some((r.status, sys::monotonic_ns()));
-                        }
-                    }
-                }
+                Ok(Some(r)) => account(st, &r),
                 Ok(None) => {
                     // Children remain (dying): wait for the next SIGCHLD, briefly.
                     let _ = sys::sock::poll(&[st.sigchld.as_fd()], 5);
@@ -600,6 +588,30 @@ fn kill_until_gone_quiet(st: &mut State<'_>) -> io::Result<()> {
         }
     }
     Err(io::Error::from_raw_os_error(errno::EBUSY))
+}
+
+/// Reaps what has exited; `true` when the init has no child at all (`ECHILD`).
+fn no_child_left(st: &mut State<'_>) -> io::Result<bool> {
+    loop {
+        match sys::proc::reap_any() {
+            Ok(Some(r)) => account(st, &r),
+            Ok(None) => return Ok(false),
+            Err(e) if e.raw_os_error() == Some(errno::ECHILD) => return Ok(true),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Adds a reaped process to the running program's report (and notes the main one's end).
+fn account(st: &mut State<'_>, r: &sys::proc::Reaped) {
+    if let Some(run) = st.running.as_mut() {
+        run.user_ns = run.user_ns.saturating_add(r.user_ns);
+        run.sys_ns = run.sys_ns.saturating_add(r.sys_ns);
+        run.maxrss_bytes = run.maxrss_bytes.max(r.maxrss_bytes);
+        if r.pid == run.pid && run.main.is_none() {
+            run.main = Some((r.status, sys::monotonic_ns()));
+        }
+    }
 }
 
 /// Wipes every tmpfs of the plan, removes SysV IPC objects and POSIX message queues.
@@ -620,6 +632,10 @@ fn reset(st: &State<'_>) -> Result<(), (Step, io::Error)> {
         (sys::fs::IpcKind::Msg, "/proc/sysvipc/msg"),
         (sys::fs::IpcKind::Sem, "/proc/sysvipc/sem"),
     ] {
+        // Counting costs one syscall; the table is read only when something is there.
+        if sys::fs::ipc_count(kind).is_ok_and(|n| n == 0) {
+            continue;
+        }
         let Ok(text) = std::fs::read_to_string(file) else { continue };
         for id in
             text.lines().skip(1).filter_map(|l| l.split_whitespace().nth(1)?.parse::<i32>().ok())

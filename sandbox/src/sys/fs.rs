@@ -262,6 +262,31 @@ pub enum IpcKind {
     Sem,
 }
 
+/// Number of SysV IPC objects of `kind` in the caller's IPC namespace: `used_ids` of
+/// `SHM_INFO`, `msgpool` of `MSG_INFO`, `semusz` of `SEM_INFO` (each the namespace's `in_use`).
+/// One syscall, where reading `/proc/sysvipc/*` costs an open, a formatted table and a close.
+pub fn ipc_count(kind: IpcKind) -> io::Result<u32> {
+    /// Room for `struct shm_info` (48 bytes), `msginfo` (32) and `seminfo` (40), aligned for the
+    /// `unsigned long`s of the first.
+    #[repr(C, align(8))]
+    struct Info([i32; 16]);
+    const SHM_INFO: libc::c_int = 14;
+    let mut info = Info([-1; 16]);
+    let buf = info.0.as_mut_ptr();
+    let (ret, at) = match kind {
+        // SAFETY: SHM_INFO writes a `struct shm_info` (48 bytes) to `buf`, which has 64.
+        IpcKind::Shm => (unsafe { libc::syscall(libc::SYS_shmctl, 0, SHM_INFO, buf) }, 0),
+        // SAFETY: MSG_INFO writes a `struct msginfo` (32 bytes) to `buf`, which has 64.
+        IpcKind::Msg => (unsafe { libc::syscall(libc::SYS_msgctl, 0, libc::MSG_INFO, buf) }, 0),
+        // SAFETY: SEM_INFO writes a `struct seminfo` (40 bytes) to `buf`, which has 64; the
+        // semnum argument is unused.
+        IpcKind::Sem => (unsafe { libc::syscall(libc::SYS_semctl, 0, 0, libc::SEM_INFO, buf) }, 7),
+    };
+    cvt_long(ret)?;
+    // A field the kernel did not write (still -1) reads as "unknown": u32::MAX.
+    Ok(info.0.get(at).and_then(|n| u32::try_from(*n).ok()).unwrap_or(u32::MAX))
+}
+
 /// Removes a SysV IPC object by id (`IPC_RMID`).
 pub fn ipc_remove(kind: IpcKind, id: i32) -> io::Result<()> {
     let ret = match kind {
