@@ -3,7 +3,7 @@
 //!
 //! [`pure`] is their single definition: the interpreter ([`crate::exec`]) calls it with a
 //! constant kind from each op's own arm (so after inlining each arm is straight-line code)
-//! and twice from the arm of a fused pair ([`crate::op::FUSED`]). It does not decode, fetch
+//! and twice from the arm of a fused pair ([`crate::fuse::FUSED`]). It does not decode, fetch
 //! or account fuel.
 
 use crate::op::{Kind, Op};
@@ -12,9 +12,24 @@ use crate::op::{Kind, Op};
 /// single definition of their semantics, for their own arms and for both halves of a fused pair.
 /// `pc` is the op's address (only `auipc` reads it).
 #[inline(always)]
-#[expect(clippy::indexing_slicing, reason = "register indices are u8s into [u64; 256]")]
 pub fn pure(x: &mut [u64; 256], op: &Op, kind: Kind, pc: u64) {
+    pure_value(x, op, kind, pc);
+}
+
+/// [`pure`], returning the value written (0 for a kind that writes nothing).
+#[inline(always)]
+#[expect(clippy::indexing_slicing, reason = "register indices are u8s into [u64; 256]")]
+pub fn pure_value(x: &mut [u64; 256], op: &Op, kind: Kind, pc: u64) -> u64 {
     let a = x[usize::from(op.rs1)];
+    pure_from(x, op, kind, pc, a)
+}
+
+/// [`pure`] with `a` as the value of `rs1` (a fused pair's second half reading the first
+/// half's result without a round trip through the register file). Returns the value written
+/// (0 for a kind that writes nothing).
+#[inline(always)]
+#[expect(clippy::indexing_slicing, reason = "register indices are u8s into [u64; 256]")]
+pub fn pure_from(x: &mut [u64; 256], op: &Op, kind: Kind, pc: u64, a: u64) -> u64 {
     let b = x[usize::from(op.rs2)];
     let imm = op.imm as i64 as u64;
     let v = match kind {
@@ -62,9 +77,10 @@ pub fn pure(x: &mut [u64; 256], op: &Op, kind: Kind, pc: u64) {
         Kind::Divuw => sext32((a as u32).checked_div(b as u32).unwrap_or(u32::MAX)),
         Kind::Remw => remw(a as i32, b as i32),
         Kind::Remuw => sext32((a as u32).checked_rem(b as u32).unwrap_or(a as u32)),
-        _ => return,
+        _ => return 0,
     };
     x[usize::from(op.rd)] = v;
+    v
 }
 
 /// Sign-extends the low 32 bits.

@@ -14,7 +14,7 @@
 //! interpreter's `Split` arm charges the displaced op's block, whether it was reached by a jump
 //! or by falling through).
 //!
-//! Last, adjacent ops listed in [`crate::op::FUSED`] are fused: the first op's slot gets the
+//! Last, adjacent ops listed in [`crate::fuse::FUSED`] are fused: the first op's slot gets the
 //! fused kind (one dispatch runs both), the second keeps its own fields, so a jump to it still
 //! runs it alone; a pair never crosses a block cut.
 //!
@@ -98,7 +98,7 @@ impl Code {
             }
         }
         let splits = link_blocks(&mut ops);
-        fuse_pairs(&mut ops);
+        crate::fuse::fuse_pairs(&mut ops);
         Code { base, ops: ops.into_boxed_slice(), splits: splits.into_boxed_slice() }
     }
 
@@ -185,35 +185,6 @@ fn link_blocks(ops: &mut [Op]) -> Vec<Op> {
         }
     }
     splits
-}
-
-/// Fuses adjacent pairs listed in [`crate::op::FUSED`]: every slot whose op and successor form
-/// a listed pair gets the fused kind. Fusing changes only `kind`, never the operand fields, and
-/// a fused arm reads only the fields of its second slot (never its kind), so a slot can be both
-/// the second half of one pair and the first of the next, and a jump to a second half runs it
-/// alone (or as the first half of its own pair). The second must be in the same block (a
-/// `Split` never fuses), so both halves are already counted in the first slot's `blk`: fuel
-/// and `instret` are unchanged; a trap in the second half is taken at the second's own slot
-/// (its `blk` is the rest of the block).
-fn fuse_pairs(ops: &mut [Op]) {
-    for i in 0..ops.len() {
-        let Some(&first) = ops.get(i) else { continue };
-        let j = i.saturating_add(usize::from(first.len));
-        let Some(next) = ops.get(j) else { continue };
-        // The successor's kind as decoded: it may itself have been fused already.
-        let Some(kind) = first.kind.fuse(unfused(next.kind)) else { continue };
-        if usize::from(first.len) != first.kind.halfwords() {
-            continue;
-        }
-        if let Some(slot) = ops.get_mut(i) {
-            *slot = Op { kind, ..first };
-        }
-    }
-}
-
-/// The decoded kind of a slot that may hold a fused kind.
-fn unfused(kind: Kind) -> Kind {
-    crate::op::FUSED.iter().find(|&&(_, _, f)| f == kind).map_or(kind, |&(a, _, _)| a)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! A trap in the middle of a block refunds the part of the block that did not run, so
 //! `cpu.instret` counts exactly the instructions retired.
 //!
-//! Adjacent pure ops listed in [`crate::op::FUSED`] run as one fused op: one dispatch for two
+//! Adjacent pure ops listed in [`crate::fuse::FUSED`] run as one fused op: one dispatch for two
 //! instructions, the first half from the fused op's own fields, the second from its own slot
 //! (both through [`crate::alu::pure`] with constant kinds). Both are counted in the block's
 //! length, neither can trap, so fuel and `instret` need nothing extra.
@@ -22,7 +22,7 @@
 //! sequences); misaligned LR/SC/AMOs trap; `cycle` and `time` read the retired-instruction
 //! count, like `instret`; `fence`/`fence.i` are no-ops.
 
-use crate::alu::{pure, sext32};
+use crate::alu::{pure, pure_from, pure_value, sext32};
 use crate::code::Code;
 use crate::cpu::{Cpu, XRegs};
 use crate::fpu::insn::{FpInsn, FpOp};
@@ -166,16 +166,43 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
         }};
     }
 
-    // A fused pair (`op::FUSED`): the first half is this op, the second the op decoded at the
-    // next slot (`$a` halfwords on); then on past both, a constant step for the kind.
+    // A fused pure pair (`fuse::FUSED`): packed, both halves are in this op; unpacked, the first
+    // half is this op and the second the op at its own slot; then on past both, a constant step
+    // for the kind.
     macro_rules! fused {
         ($op:ident, $k1:ident, $k2:ident) => {{
             const A: usize = Kind::$k1.halfwords();
             const B: usize = Kind::$k2.halfwords();
-            pure(x, $op, Kind::$k1, code.pc_of(idx));
             let at = idx.wrapping_add(A);
-            let second = ops.get(at).unwrap_or(&FETCH_FAULT);
-            pure(x, second, Kind::$k2, code.pc_of(at));
+            if Kind::$k1.packs() {
+                // Packed: both halves are in this op (`Op::pack`).
+                pure(x, &$op.first_half(), Kind::$k1, code.pc_of(idx));
+                pure(x, &$op.second_half(), Kind::$k2, code.pc_of(at));
+            } else {
+                pure(x, $op, Kind::$k1, code.pc_of(idx));
+                let second = ops.get(at).unwrap_or(&FETCH_FAULT);
+                pure(x, second, Kind::$k2, code.pc_of(at));
+            }
+            idx = idx.wrapping_add(A + B);
+            $op = ops.get(idx).unwrap_or(&FETCH_FAULT);
+            continue;
+        }};
+    }
+
+    // The forwarding twin of `fused!`: the second half gets the first half's result as `rs1`.
+    macro_rules! fused_fwd {
+        ($op:ident, $k1:ident, $k2:ident) => {{
+            const A: usize = Kind::$k1.halfwords();
+            const B: usize = Kind::$k2.halfwords();
+            let at = idx.wrapping_add(A);
+            if Kind::$k1.packs() {
+                let v = pure_value(x, &$op.first_half(), Kind::$k1, code.pc_of(idx));
+                pure_from(x, &$op.second_half(), Kind::$k2, code.pc_of(at), v);
+            } else {
+                let v = pure_value(x, $op, Kind::$k1, code.pc_of(idx));
+                let second = ops.get(at).unwrap_or(&FETCH_FAULT);
+                pure_from(x, second, Kind::$k2, code.pc_of(at), v);
+            }
             idx = idx.wrapping_add(A + B);
             $op = ops.get(idx).unwrap_or(&FETCH_FAULT);
             continue;
@@ -547,6 +574,32 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                 Kind::CSdCSd => fused_mem!(op, 1, 1, sd64!(op), sd64!(op)),
                 Kind::CAddCLd => fused_mem!(op, 1, 1, pure(x, op, Kind::CAdd, 0), ld64!(op)),
                 Kind::CAddCSd => fused_mem!(op, 1, 1, pure(x, op, Kind::CAdd, 0), sd64!(op)),
+                Kind::XorCAddFwd => fused_fwd!(op, Xor, CAdd),
+                Kind::CSlliSrliFwd => fused_fwd!(op, CSlli, Srli),
+                Kind::CAddiCOrFwd => fused_fwd!(op, CAddi, COr),
+                Kind::AddwAndFwd => fused_fwd!(op, Addw, And),
+                Kind::SlliSrliFwd => fused_fwd!(op, Slli, Srli),
+                Kind::CAddiCAddiwFwd => fused_fwd!(op, CAddi, CAddiw),
+                Kind::MulAddiFwd => fused_fwd!(op, Mul, Addi),
+                Kind::CAddCAddFwd => fused_fwd!(op, CAdd, CAdd),
+                Kind::CAddiCAddFwd => fused_fwd!(op, CAddi, CAdd),
+                Kind::CMvCMvFwd => fused_fwd!(op, CMv, CMv),
+                Kind::CLiCLiFwd => fused_fwd!(op, CLi, CLi),
+                Kind::AddiCAddFwd => fused_fwd!(op, Addi, CAdd),
+                Kind::AddiAddiFwd => fused_fwd!(op, Addi, Addi),
+                Kind::CMvCLiFwd => fused_fwd!(op, CMv, CLi),
+                Kind::CLiCMvFwd => fused_fwd!(op, CLi, CMv),
+                Kind::CSlliCAddFwd => fused_fwd!(op, CSlli, CAdd),
+                Kind::CMvAddiFwd => fused_fwd!(op, CMv, Addi),
+                Kind::AuipcAddiFwd => fused_fwd!(op, Auipc, Addi),
+                Kind::LiAddiFwd => fused_fwd!(op, Li, Addi),
+                Kind::CLiAddiFwd => fused_fwd!(op, CLi, Addi),
+                Kind::LiAddiwFwd => fused_fwd!(op, Li, Addiw),
+                Kind::CLiCAddiwFwd => fused_fwd!(op, CLi, CAddiw),
+                Kind::SlliAddFwd => fused_fwd!(op, Slli, Add),
+                Kind::AddiCMvFwd => fused_fwd!(op, Addi, CMv),
+                Kind::CMvCAddiFwd => fused_fwd!(op, CMv, CAddi),
+                Kind::CAddCAddiFwd => fused_fwd!(op, CAdd, CAddi),
                 Kind::XorCAdd => fused!(op, Xor, CAdd),
                 Kind::CSlliSrli => fused!(op, CSlli, Srli),
                 Kind::CAddiCOr => fused!(op, CAddi, COr),

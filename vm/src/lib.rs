@@ -34,6 +34,7 @@ pub mod decode;
 pub mod elf;
 pub mod exec;
 pub mod fpu;
+pub mod fuse;
 pub mod hostcall;
 pub mod instance;
 pub mod limits;

@@ -8,8 +8,10 @@
 //! A 2-byte (RVC) op that does not end its block has a `C…` kind of its own
 //! ([`Kind::compressed`]), so the interpreter knows the step from the kind alone.
 //!
-//! A fused kind ([`FUSED`]) runs two adjacent pure ops in one dispatch; its step is the sum of
-//! its halves' lengths, again a constant of the kind.
+//! A fused kind ([`crate::fuse::FUSED`]) runs two adjacent ops in one dispatch; its step is the sum of its
+//! halves' lengths, again a constant of the kind. Pure pairs are packed into one op
+//! ([`Op::pack`]), and those whose second half reads the first's result have a forwarding
+//! twin ([`crate::fuse::FORWARD`]).
 //!
 //! Writes to `x0` never reach the register file: pure ALU ops with `rd = x0` decode to
 //! [`Kind::Nop`], and ops with side effects (loads, jumps, CSR reads, AMOs) write the sink
@@ -198,114 +200,123 @@ pub enum Kind {
     CBeq,
     /// Compressed (2-byte) `Bne` (`c.bnez`): not taken, the interpreter steps one halfword.
     CBne,
-    /// Fused `Ld` then `Ld` (see [`FUSED`]).
+    /// Fused `Ld` then `Ld` (see [`crate::fuse::FUSED`]).
     LdLd,
-    /// Fused `CLd` then `CLd` (see [`FUSED`]).
+    /// Fused `CLd` then `CLd` (see [`crate::fuse::FUSED`]).
     CLdCLd,
-    /// Fused `Sd` then `Sd` (see [`FUSED`]).
+    /// Fused `Sd` then `Sd` (see [`crate::fuse::FUSED`]).
     SdSd,
-    /// Fused `CSd` then `CSd` (see [`FUSED`]).
+    /// Fused `CSd` then `CSd` (see [`crate::fuse::FUSED`]).
     CSdCSd,
-    /// Fused `CAdd` then `CLd` (see [`FUSED`]).
+    /// Fused `CAdd` then `CLd` (see [`crate::fuse::FUSED`]).
     CAddCLd,
-    /// Fused `CAdd` then `CSd` (see [`FUSED`]).
+    /// Fused `CAdd` then `CSd` (see [`crate::fuse::FUSED`]).
     CAddCSd,
-    /// Fused `Xor` then `CAdd` (see [`FUSED`]).
+    /// `XorCAdd` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    XorCAddFwd,
+    /// `CSlliSrli` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    CSlliSrliFwd,
+    /// `CAddiCOr` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    CAddiCOrFwd,
+    /// `AddwAnd` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    AddwAndFwd,
+    /// `SlliSrli` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    SlliSrliFwd,
+    /// `CAddiCAddiw` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    CAddiCAddiwFwd,
+    /// `MulAddi` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    MulAddiFwd,
+    /// `CAddCAdd` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    CAddCAddFwd,
+    /// `CAddiCAdd` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    CAddiCAddFwd,
+    /// `CMvCMv` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    CMvCMvFwd,
+    /// `CLiCLi` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    CLiCLiFwd,
+    /// `AddiCAdd` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    AddiCAddFwd,
+    /// `AddiAddi` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    AddiAddiFwd,
+    /// `CMvCLi` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    CMvCLiFwd,
+    /// `CLiCMv` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    CLiCMvFwd,
+    /// `CSlliCAdd` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    CSlliCAddFwd,
+    /// `CMvAddi` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    CMvAddiFwd,
+    /// `AuipcAddi` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    AuipcAddiFwd,
+    /// `LiAddi` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    LiAddiFwd,
+    /// `CLiAddi` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    CLiAddiFwd,
+    /// `LiAddiw` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    LiAddiwFwd,
+    /// `CLiCAddiw` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    CLiCAddiwFwd,
+    /// `SlliAdd` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    SlliAddFwd,
+    /// `AddiCMv` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    AddiCMvFwd,
+    /// `CMvCAddi` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    CMvCAddiFwd,
+    /// `CAddCAddi` whose second half reads the first half's result as `rs1` ([`crate::fuse::FORWARD`]).
+    CAddCAddiFwd,
+    /// Fused `Xor` then `CAdd` (see [`crate::fuse::FUSED`]).
     XorCAdd,
-    /// Fused `CSlli` then `Srli` (see [`FUSED`]).
+    /// Fused `CSlli` then `Srli` (see [`crate::fuse::FUSED`]).
     CSlliSrli,
-    /// Fused `CAddi` then `COr` (see [`FUSED`]).
+    /// Fused `CAddi` then `COr` (see [`crate::fuse::FUSED`]).
     CAddiCOr,
-    /// Fused `Addw` then `And` (see [`FUSED`]).
+    /// Fused `Addw` then `And` (see [`crate::fuse::FUSED`]).
     AddwAnd,
-    /// Fused `Slli` then `Srli` (see [`FUSED`]).
+    /// Fused `Slli` then `Srli` (see [`crate::fuse::FUSED`]).
     SlliSrli,
-    /// Fused `CAddi` then `CAddiw` (see [`FUSED`]).
+    /// Fused `CAddi` then `CAddiw` (see [`crate::fuse::FUSED`]).
     CAddiCAddiw,
-    /// Fused `Mul` then `Addi` (see [`FUSED`]).
+    /// Fused `Mul` then `Addi` (see [`crate::fuse::FUSED`]).
     MulAddi,
-    /// Fused `CAdd` then `CAdd` (see [`FUSED`]).
+    /// Fused `CAdd` then `CAdd` (see [`crate::fuse::FUSED`]).
     CAddCAdd,
-    /// Fused `CAddi` then `CAdd` (see [`FUSED`]).
+    /// Fused `CAddi` then `CAdd` (see [`crate::fuse::FUSED`]).
     CAddiCAdd,
-    /// Fused `CMv` then `CMv` (see [`FUSED`]).
+    /// Fused `CMv` then `CMv` (see [`crate::fuse::FUSED`]).
     CMvCMv,
-    /// Fused `CLi` then `CLi` (see [`FUSED`]).
+    /// Fused `CLi` then `CLi` (see [`crate::fuse::FUSED`]).
     CLiCLi,
-    /// Fused `Addi` then `CAdd` (see [`FUSED`]).
+    /// Fused `Addi` then `CAdd` (see [`crate::fuse::FUSED`]).
     AddiCAdd,
-    /// Fused `Addi` then `Addi` (see [`FUSED`]).
+    /// Fused `Addi` then `Addi` (see [`crate::fuse::FUSED`]).
     AddiAddi,
-    /// Fused `CMv` then `CLi` (see [`FUSED`]).
+    /// Fused `CMv` then `CLi` (see [`crate::fuse::FUSED`]).
     CMvCLi,
-    /// Fused `CLi` then `CMv` (see [`FUSED`]).
+    /// Fused `CLi` then `CMv` (see [`crate::fuse::FUSED`]).
     CLiCMv,
-    /// Fused `CSlli` then `CAdd` (see [`FUSED`]).
+    /// Fused `CSlli` then `CAdd` (see [`crate::fuse::FUSED`]).
     CSlliCAdd,
-    /// Fused `CMv` then `Addi` (see [`FUSED`]).
+    /// Fused `CMv` then `Addi` (see [`crate::fuse::FUSED`]).
     CMvAddi,
-    /// Fused `Auipc` then `Addi` (see [`FUSED`]).
+    /// Fused `Auipc` then `Addi` (see [`crate::fuse::FUSED`]).
     AuipcAddi,
-    /// Fused `Li` then `Addi` (see [`FUSED`]).
+    /// Fused `Li` then `Addi` (see [`crate::fuse::FUSED`]).
     LiAddi,
-    /// Fused `CLi` then `Addi` (see [`FUSED`]).
+    /// Fused `CLi` then `Addi` (see [`crate::fuse::FUSED`]).
     CLiAddi,
-    /// Fused `Li` then `Addiw` (see [`FUSED`]).
+    /// Fused `Li` then `Addiw` (see [`crate::fuse::FUSED`]).
     LiAddiw,
-    /// Fused `CLi` then `CAddiw` (see [`FUSED`]).
+    /// Fused `CLi` then `CAddiw` (see [`crate::fuse::FUSED`]).
     CLiCAddiw,
-    /// Fused `Slli` then `Add` (see [`FUSED`]).
+    /// Fused `Slli` then `Add` (see [`crate::fuse::FUSED`]).
     SlliAdd,
-    /// Fused `Addi` then `CMv` (see [`FUSED`]).
+    /// Fused `Addi` then `CMv` (see [`crate::fuse::FUSED`]).
     AddiCMv,
-    /// Fused `CMv` then `CAddi` (see [`FUSED`]).
+    /// Fused `CMv` then `CAddi` (see [`crate::fuse::FUSED`]).
     CMvCAddi,
-    /// Fused `CAdd` then `CAddi` (see [`FUSED`]).
+    /// Fused `CAdd` then `CAddi` (see [`crate::fuse::FUSED`]).
     CAddCAddi,
 }
-
-/// Fused pairs: `(first, second, fused)`. Where an op of kind `first` is followed in its block
-/// by one of kind `second`, [`crate::code::Code`] gives the first slot the `fused` kind and the
-/// interpreter runs both in one dispatch (the second half is read from its own slot, which keeps
-/// its own decode), any registers and immediates. Halves are pure register ops or 64-bit
-/// loads and stores; a trap in the second half reports the second's pc and counts the first
-/// as retired. Chosen from static pair counts in the glibc guests and the benchmark kernels'
-/// loops: constants (`lui`/`auipc` + `addi`), moves, index arithmetic, counters,
-/// zero-extension (`slli` + `srli`), register spills and reloads, address + access.
-pub const FUSED: [(Kind, Kind, Kind); 32] = [
-    (Kind::Xor, Kind::CAdd, Kind::XorCAdd),
-    (Kind::CSlli, Kind::Srli, Kind::CSlliSrli),
-    (Kind::CAddi, Kind::COr, Kind::CAddiCOr),
-    (Kind::Addw, Kind::And, Kind::AddwAnd),
-    (Kind::Slli, Kind::Srli, Kind::SlliSrli),
-    (Kind::CAddi, Kind::CAddiw, Kind::CAddiCAddiw),
-    (Kind::Mul, Kind::Addi, Kind::MulAddi),
-    (Kind::CAdd, Kind::CAdd, Kind::CAddCAdd),
-    (Kind::CAddi, Kind::CAdd, Kind::CAddiCAdd),
-    (Kind::CMv, Kind::CMv, Kind::CMvCMv),
-    (Kind::CLi, Kind::CLi, Kind::CLiCLi),
-    (Kind::Addi, Kind::CAdd, Kind::AddiCAdd),
-    (Kind::Addi, Kind::Addi, Kind::AddiAddi),
-    (Kind::CMv, Kind::CLi, Kind::CMvCLi),
-    (Kind::CLi, Kind::CMv, Kind::CLiCMv),
-    (Kind::CSlli, Kind::CAdd, Kind::CSlliCAdd),
-    (Kind::CMv, Kind::Addi, Kind::CMvAddi),
-    (Kind::Auipc, Kind::Addi, Kind::AuipcAddi),
-    (Kind::Li, Kind::Addi, Kind::LiAddi),
-    (Kind::CLi, Kind::Addi, Kind::CLiAddi),
-    (Kind::Li, Kind::Addiw, Kind::LiAddiw),
-    (Kind::CLi, Kind::CAddiw, Kind::CLiCAddiw),
-    (Kind::Slli, Kind::Add, Kind::SlliAdd),
-    (Kind::Addi, Kind::CMv, Kind::AddiCMv),
-    (Kind::CMv, Kind::CAddi, Kind::CMvCAddi),
-    (Kind::CAdd, Kind::CAddi, Kind::CAddCAddi),
-    (Kind::Ld, Kind::Ld, Kind::LdLd),
-    (Kind::CLd, Kind::CLd, Kind::CLdCLd),
-    (Kind::Sd, Kind::Sd, Kind::SdSd),
-    (Kind::CSd, Kind::CSd, Kind::CSdCSd),
-    (Kind::CAdd, Kind::CLd, Kind::CAddCLd),
-    (Kind::CAdd, Kind::CSd, Kind::CAddCSd),
-];
 
 impl Kind {
     /// The compressed twin of a kind that does not end its block, or of `beq`/`bne` (`None`
@@ -376,11 +387,6 @@ impl Kind {
         }
     }
 
-    /// The fused kind for an op of this kind followed by one of kind `second` (see [`FUSED`]).
-    pub fn fuse(self, second: Kind) -> Option<Kind> {
-        FUSED.iter().find(|&&(a, b, _)| a == self && b == second).map(|&(_, _, f)| f)
-    }
-
     /// Whether this op always ends a straight-line block (control transfer, system, trap).
     pub const fn ends_block(self) -> bool {
         matches!(
@@ -420,9 +426,11 @@ pub struct Op {
     pub imm: i32,
     /// Instructions from here to the end of the block, this one included (fuel per entry).
     pub blk: u16,
-    /// Instruction length in halfwords (1 for RVC, 2 otherwise).
+    /// Instruction length in halfwords (1 for RVC, 2 otherwise); in a packed fused op, the
+    /// second half's `rs1` ([`Op::pack`]).
     pub len: u8,
-    /// Third source register (reserved for fused multiply-add).
+    /// Third source register (fused multiply-add); in a packed fused op, the second half's
+    /// `rd`.
     pub rs3: u8,
 }
 

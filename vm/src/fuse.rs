@@ -1,0 +1,309 @@
+//! Which adjacent ops the interpreter runs as one (fused pairs), and how a pair is stored.
+//!
+//! [`FUSED`] lists the pairs: `(first, second, fused kind)`; [`FORWARD`] the forwarding twins
+//! of the pure pairs, whose second half takes the first half's result without a round trip
+//! through the register file. [`fuse_pairs`] rewrites a decoded op table once, at load
+//! ([`crate::code::Code::build`] calls it last); [`Op::pack`] stores both halves of a pure
+//! pair in one op, read back by [`Op::first_half`] and [`Op::second_half`]. The interpreter's
+//! fused arms are in [`crate::exec`]; the halves' semantics in [`crate::alu`]. Nothing here
+//! runs guest code.
+
+use crate::op::{Kind, Op};
+
+/// Fused pairs: `(first, second, fused)`. Where an op of kind `first` is followed in its block
+/// by one of kind `second`, [`crate::code::Code`] gives the first slot the `fused` kind and the
+/// interpreter runs both in one dispatch (the second half is read from its own slot, which keeps
+/// its own decode), any registers and immediates. Halves are pure register ops or 64-bit
+/// loads and stores; a trap in the second half reports the second's pc and counts the first
+/// as retired. Chosen from static pair counts in the glibc guests and the benchmark kernels'
+/// loops: constants (`lui`/`auipc` + `addi`), moves, index arithmetic, counters,
+/// zero-extension (`slli` + `srli`), register spills and reloads, address + access.
+pub const FUSED: [(Kind, Kind, Kind); 32] = [
+    (Kind::Xor, Kind::CAdd, Kind::XorCAdd),
+    (Kind::CSlli, Kind::Srli, Kind::CSlliSrli),
+    (Kind::CAddi, Kind::COr, Kind::CAddiCOr),
+    (Kind::Addw, Kind::And, Kind::AddwAnd),
+    (Kind::Slli, Kind::Srli, Kind::SlliSrli),
+    (Kind::CAddi, Kind::CAddiw, Kind::CAddiCAddiw),
+    (Kind::Mul, Kind::Addi, Kind::MulAddi),
+    (Kind::CAdd, Kind::CAdd, Kind::CAddCAdd),
+    (Kind::CAddi, Kind::CAdd, Kind::CAddiCAdd),
+    (Kind::CMv, Kind::CMv, Kind::CMvCMv),
+    (Kind::CLi, Kind::CLi, Kind::CLiCLi),
+    (Kind::Addi, Kind::CAdd, Kind::AddiCAdd),
+    (Kind::Addi, Kind::Addi, Kind::AddiAddi),
+    (Kind::CMv, Kind::CLi, Kind::CMvCLi),
+    (Kind::CLi, Kind::CMv, Kind::CLiCMv),
+    (Kind::CSlli, Kind::CAdd, Kind::CSlliCAdd),
+    (Kind::CMv, Kind::Addi, Kind::CMvAddi),
+    (Kind::Auipc, Kind::Addi, Kind::AuipcAddi),
+    (Kind::Li, Kind::Addi, Kind::LiAddi),
+    (Kind::CLi, Kind::Addi, Kind::CLiAddi),
+    (Kind::Li, Kind::Addiw, Kind::LiAddiw),
+    (Kind::CLi, Kind::CAddiw, Kind::CLiCAddiw),
+    (Kind::Slli, Kind::Add, Kind::SlliAdd),
+    (Kind::Addi, Kind::CMv, Kind::AddiCMv),
+    (Kind::CMv, Kind::CAddi, Kind::CMvCAddi),
+    (Kind::CAdd, Kind::CAddi, Kind::CAddCAddi),
+    (Kind::Ld, Kind::Ld, Kind::LdLd),
+    (Kind::CLd, Kind::CLd, Kind::CLdCLd),
+    (Kind::Sd, Kind::Sd, Kind::SdSd),
+    (Kind::CSd, Kind::CSd, Kind::CSdCSd),
+    (Kind::CAdd, Kind::CLd, Kind::CAddCLd),
+    (Kind::CAdd, Kind::CSd, Kind::CAddCSd),
+];
+
+/// Forwarding twins of the pure fused kinds: `(fused, twin)`. A pair whose second half reads
+/// the first half's destination as `rs1` (or as `rs2` of a commutative op, swapped at fusion)
+/// gets the twin, whose arm hands the first half's result straight to the second instead of
+/// reloading it from the register file: a guest dependency chain otherwise costs a host
+/// store-to-load round trip per instruction.
+pub const FORWARD: [(Kind, Kind); 26] = [
+    (Kind::XorCAdd, Kind::XorCAddFwd),
+    (Kind::CSlliSrli, Kind::CSlliSrliFwd),
+    (Kind::CAddiCOr, Kind::CAddiCOrFwd),
+    (Kind::AddwAnd, Kind::AddwAndFwd),
+    (Kind::SlliSrli, Kind::SlliSrliFwd),
+    (Kind::CAddiCAddiw, Kind::CAddiCAddiwFwd),
+    (Kind::MulAddi, Kind::MulAddiFwd),
+    (Kind::CAddCAdd, Kind::CAddCAddFwd),
+    (Kind::CAddiCAdd, Kind::CAddiCAddFwd),
+    (Kind::CMvCMv, Kind::CMvCMvFwd),
+    (Kind::CLiCLi, Kind::CLiCLiFwd),
+    (Kind::AddiCAdd, Kind::AddiCAddFwd),
+    (Kind::AddiAddi, Kind::AddiAddiFwd),
+    (Kind::CMvCLi, Kind::CMvCLiFwd),
+    (Kind::CLiCMv, Kind::CLiCMvFwd),
+    (Kind::CSlliCAdd, Kind::CSlliCAddFwd),
+    (Kind::CMvAddi, Kind::CMvAddiFwd),
+    (Kind::AuipcAddi, Kind::AuipcAddiFwd),
+    (Kind::LiAddi, Kind::LiAddiFwd),
+    (Kind::CLiAddi, Kind::CLiAddiFwd),
+    (Kind::LiAddiw, Kind::LiAddiwFwd),
+    (Kind::CLiCAddiw, Kind::CLiCAddiwFwd),
+    (Kind::SlliAdd, Kind::SlliAddFwd),
+    (Kind::AddiCMv, Kind::AddiCMvFwd),
+    (Kind::CMvCAddi, Kind::CMvCAddiFwd),
+    (Kind::CAddCAddi, Kind::CAddCAddiFwd),
+];
+
+impl Kind {
+    /// Whether a fused pure pair whose first half has this kind is packed (see
+    /// [`Op::pack`]): every first half but the 32-bit constants (`lui`, `c.lui`/`c.li`,
+    /// `auipc`), whose immediates need all of `imm`.
+    pub const fn packs(self) -> bool {
+        !matches!(self, Kind::Li | Kind::CLi | Kind::Auipc)
+    }
+
+    /// Whether this is a load or a store (integer or FP, any length).
+    pub const fn accesses_memory(self) -> bool {
+        matches!(
+            self,
+            Kind::Lb
+                | Kind::Lh
+                | Kind::Lw
+                | Kind::Ld
+                | Kind::Lbu
+                | Kind::Lhu
+                | Kind::Lwu
+                | Kind::Sb
+                | Kind::Sh
+                | Kind::Sw
+                | Kind::Sd
+                | Kind::Flw
+                | Kind::Fld
+                | Kind::Fsw
+                | Kind::Fsd
+                | Kind::CLw
+                | Kind::CLd
+                | Kind::CSw
+                | Kind::CSd
+                | Kind::CFld
+                | Kind::CFsd
+        )
+    }
+
+    /// The forwarding twin of a pure fused kind (see [`FORWARD`]).
+    pub fn forwarding(self) -> Option<Kind> {
+        FORWARD.iter().find(|&&(f, _)| f == self).map(|&(_, t)| t)
+    }
+
+    /// Whether a register-register op of this kind gives the same result with `rs1` and
+    /// `rs2` swapped.
+    pub const fn commutative(self) -> bool {
+        matches!(
+            self,
+            Kind::Add
+                | Kind::Xor
+                | Kind::Or
+                | Kind::And
+                | Kind::Addw
+                | Kind::Mul
+                | Kind::Mulh
+                | Kind::Mulhu
+                | Kind::Mulw
+                | Kind::CAdd
+                | Kind::CXor
+                | Kind::COr
+                | Kind::CAnd
+                | Kind::CAddw
+        )
+    }
+
+    /// Whether a pure op of this kind reads `rs1` (all but the constants).
+    pub const fn reads_rs1(self) -> bool {
+        !matches!(self, Kind::Li | Kind::CLi | Kind::Auipc | Kind::Nop | Kind::CNop)
+    }
+
+    /// Whether a pure op of this kind reads `rs2` (register-register ops); the others read
+    /// `imm` instead, or neither.
+    pub const fn reads_rs2(self) -> bool {
+        matches!(
+            self,
+            Kind::Add
+                | Kind::Sub
+                | Kind::Sll
+                | Kind::Slt
+                | Kind::Sltu
+                | Kind::Xor
+                | Kind::Srl
+                | Kind::Sra
+                | Kind::Or
+                | Kind::And
+                | Kind::Addw
+                | Kind::Subw
+                | Kind::Sllw
+                | Kind::Srlw
+                | Kind::Sraw
+                | Kind::Mul
+                | Kind::Mulh
+                | Kind::Mulhsu
+                | Kind::Mulhu
+                | Kind::Div
+                | Kind::Divu
+                | Kind::Rem
+                | Kind::Remu
+                | Kind::Mulw
+                | Kind::Divw
+                | Kind::Divuw
+                | Kind::Remw
+                | Kind::Remuw
+                | Kind::CAdd
+                | Kind::CSub
+                | Kind::CXor
+                | Kind::COr
+                | Kind::CAnd
+                | Kind::CAddw
+                | Kind::CSubw
+        )
+    }
+
+    /// The fused kind for an op of this kind followed by one of kind `second` (see [`FUSED`]).
+    pub fn fuse(self, second: Kind) -> Option<Kind> {
+        FUSED.iter().find(|&&(a, b, _)| a == self && b == second).map(|&(_, _, f)| f)
+    }
+}
+
+// A packed fused op (see `Op::pack`) keeps both halves in one op, so running it reads one op:
+//
+//   rd, rs1, rs2      first half's registers
+//   imm bits 0..16    first half's immediate (i16)
+//   rs3, len          second half's rd and rs1
+//   imm bits 16..32   second half's immediate (i16), or its rs2
+impl Op {
+    /// The packed form of the fused pure pair `first`, `second` with fused kind `kind`, if
+    /// their immediates fit in 16 bits: both halves in one op (the layout is in a comment
+    /// above this impl), read back by [`Op::first_half`] and [`Op::second_half`]. `len`
+    /// then holds a register, not a length (nothing reads the length of a fused op).
+    pub fn pack(first: Op, second: Op, kind: Kind) -> Option<Op> {
+        let lo = if first.kind.reads_rs2() { 0 } else { i16::try_from(first.imm).ok()? };
+        let hi = if second.kind.reads_rs2() {
+            i16::from(second.rs2)
+        } else {
+            i16::try_from(second.imm).ok()?
+        };
+        let imm = i32::from(lo as u16) | (i32::from(hi) << 16);
+        Some(Op { kind, imm, rs3: second.rd, len: second.rs1, ..first })
+    }
+
+    /// The first half of a packed fused op.
+    #[inline(always)]
+    pub fn first_half(&self) -> Op {
+        Op { imm: i32::from(self.imm as i16), ..*self }
+    }
+
+    /// The second half of a packed fused op.
+    #[inline(always)]
+    pub fn second_half(&self) -> Op {
+        let hi = self.imm >> 16;
+        Op { rd: self.rs3, rs1: self.len, rs2: hi as u8, imm: hi, ..*self }
+    }
+}
+
+/// Fuses adjacent pairs listed in [`FUSED`]: every slot whose op and successor form
+/// a listed pair gets the fused kind. A pure pair is packed ([`Op::pack`]: both halves in the
+/// first slot, nothing read from the second at run time) when its first half allows it; other
+/// pairs change only `kind` and read their second half's fields from its own slot. So a slot
+/// can be both the second half of one pair and the first of the next, and a jump to a second
+/// half runs it alone (or as the first half of its own pair); only a slot whose fields an
+/// unpacked pair reads is never packed itself. The second must be in the same block (a `Split`
+/// never fuses), so both halves are already counted in the first slot's `blk`: fuel and
+/// `instret` are unchanged; a trap in the second half is taken at the second's own slot (its
+/// `blk` is the rest of the block).
+pub fn fuse_pairs(ops: &mut [Op]) {
+    let mut read = vec![false; ops.len()];
+    for i in 0..ops.len() {
+        let Some(&first) = ops.get(i) else { continue };
+        let j = i.saturating_add(usize::from(first.len));
+        let Some(&next) = ops.get(j) else { continue };
+        // The successor as decoded: it may itself have been fused (unpacked) already.
+        let next = Op { kind: unfused(next.kind), ..next };
+        let Some(kind) = first.kind.fuse(next.kind) else { continue };
+        if usize::from(first.len) != first.kind.halfwords() {
+            continue;
+        }
+        let pure_pair = !first.kind.accesses_memory() && !next.kind.accesses_memory();
+        let fused = if pure_pair && first.kind.packs() {
+            if read.get(i).copied().unwrap_or(true) {
+                continue;
+            }
+            // The packed copy of a commutative second half may read the first's result
+            // through `rs1` rather than `rs2`.
+            let swap = next.kind.commutative() && next.rs2 == first.rd && next.rs1 != first.rd;
+            let next = if swap { Op { rs1: next.rs2, rs2: next.rs1, ..next } } else { next };
+            let kind = forwarded(kind, first, next);
+            match Op::pack(first, next, kind) {
+                Some(packed) => packed,
+                None => continue,
+            }
+        } else if pure_pair {
+            if let Some(mark) = read.get_mut(j) {
+                *mark = true;
+            }
+            Op { kind: forwarded(kind, first, next), ..first }
+        } else {
+            if let Some(mark) = read.get_mut(j) {
+                *mark = true;
+            }
+            Op { kind, ..first }
+        };
+        if let Some(slot) = ops.get_mut(i) {
+            *slot = fused;
+        }
+    }
+}
+
+/// `kind`'s forwarding twin if the second half reads the first half's result as `rs1`.
+fn forwarded(kind: Kind, first: Op, second: Op) -> Kind {
+    let reads = second.kind.reads_rs1() && second.rs1 == first.rd;
+    match kind.forwarding() {
+        Some(twin) if reads => twin,
+        _ => kind,
+    }
+}
+
+/// The decoded kind of a slot that may hold a fused kind.
+fn unfused(kind: Kind) -> Kind {
+    let kind = FORWARD.iter().find(|&&(_, t)| t == kind).map_or(kind, |&(f, _)| f);
+    FUSED.iter().find(|&&(_, _, f)| f == kind).map_or(kind, |&(a, _, _)| a)
+}
