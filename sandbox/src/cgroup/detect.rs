@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 pub const V1_REQUIRED: &[&str] = &["memory", "pids", "cpuacct"];
 /// Optional v1 controllers.
 pub const V1_OPTIONAL: &[&str] = &["cpu", "cpuset"];
-/// Controllers enabled in v2 `cgroup.subtree_control`.
+/// Controllers v2 must offer (enabled in `cgroup.subtree_control` as [`v2_enabled`] says).
 pub const V2_REQUIRED: &[&str] = &["memory", "pids", "cpu"];
 /// Optional v2 controllers.
 pub const V2_OPTIONAL: &[&str] = &["cpuset"];
@@ -133,6 +133,20 @@ pub fn without_separate_cpu(layout: Layout) -> Layout {
         }
         other => other,
     }
+}
+
+/// The v2 controllers to enable for the containers (`+name` in `cgroup.subtree_control`): the
+/// required and optional ones that `available` offers, but `cpu` only with `cpu_rate` (CFS rate
+/// limits). `cpu.stat` (CPU time) exists in every v2 cgroup whether the controller is enabled
+/// or not, and an enabled `cpu` controller would make each container a scheduling group (see
+/// [`without_separate_cpu`]).
+pub fn v2_enabled(available: &[String], cpu_rate: bool) -> Vec<String> {
+    available
+        .iter()
+        .filter(|c| V2_REQUIRED.contains(&c.as_str()) || V2_OPTIONAL.contains(&c.as_str()))
+        .filter(|c| cpu_rate || c.as_str() != "cpu")
+        .cloned()
+        .collect()
 }
 
 /// Directory of our own cgroup in a mount: mount point + (own path relative to the mount root).
@@ -262,6 +276,15 @@ mod tests {
         assert_eq!(without_separate_cpu(layout.clone()), layout);
         let v2 = Layout::V2 { dir: PathBuf::from("/x"), controllers: vec!["cpu".into()] };
         assert_eq!(without_separate_cpu(v2.clone()), v2, "v2 is left alone");
+    }
+
+    #[test]
+    fn v2_enables_cpu_only_for_rate_limits() {
+        let available: Vec<String> =
+            ["cpuset", "cpu", "io", "memory", "pids"].iter().map(|c| c.to_string()).collect();
+        assert_eq!(v2_enabled(&available, false), ["cpuset", "memory", "pids"]);
+        assert_eq!(v2_enabled(&available, true), ["cpuset", "cpu", "memory", "pids"]);
+        assert!(v2_enabled(&["io".to_string()], true).is_empty(), "only ours");
     }
 
     #[test]

@@ -265,10 +265,10 @@ impl CgroupRoot {
     pub fn new(prefix: &str, cpu_rate: bool) -> Result<Self, CgroupError> {
         let layout = detect::discover();
         let layout = if cpu_rate { layout } else { detect::without_separate_cpu(layout) };
-        Self::with_layout(layout, prefix)
+        Self::with_layout(layout, prefix, cpu_rate)
     }
 
-    fn with_layout(layout: Layout, prefix: &str) -> Result<Self, CgroupError> {
+    fn with_layout(layout: Layout, prefix: &str, cpu_rate: bool) -> Result<Self, CgroupError> {
         let name = instance_name();
         match layout {
             Layout::None => Err(CgroupError::Unavailable),
@@ -292,13 +292,7 @@ impl CgroupRoot {
             }
             Layout::V2 { dir: base, controllers } => {
                 vacate(&base)?;
-                let enable: Vec<&String> = controllers
-                    .iter()
-                    .filter(|c| {
-                        detect::V2_REQUIRED.contains(&c.as_str())
-                            || detect::V2_OPTIONAL.contains(&c.as_str())
-                    })
-                    .collect();
+                let enable = detect::v2_enabled(&controllers, cpu_rate);
                 let line = enable.iter().map(|c| format!("+{c}")).collect::<Vec<_>>().join(" ");
                 write_file(&base.join("cgroup.subtree_control"), &line)?;
                 let prefix_dir = base.join(prefix);
@@ -311,7 +305,7 @@ impl CgroupRoot {
                 Ok(CgroupRoot {
                     version: CgroupVersion::V2,
                     dirs: vec![("unified".into(), dir)],
-                    controllers: enable.into_iter().cloned().collect(),
+                    controllers: enable,
                     graveyard: Graveyard::default(),
                 })
             }
@@ -341,7 +335,8 @@ impl CgroupRoot {
             mkdir_cg(&dir, ctl == "cpuset")?;
             dirs.push((ctl.clone(), dir));
         }
-        Cgroup::open(self.version, dirs, self.graveyard.clone())
+        let cpu_limits = self.controllers.iter().any(|c| c == "cpu");
+        Cgroup::open(self.version, dirs, self.graveyard.clone(), cpu_limits)
     }
 
     /// Retries the removal of buried cgroups (see [`Graveyard`]); returns how many remain.
@@ -519,6 +514,8 @@ pub struct Cgroup {
     /// v1: the host pid of the container's init, which lives in the `cpu`/`cpuacct`
     /// hierarchy's cgroup ([`Cgroup::adopt`]); [`Cgroup::is_empty`] does not count it.
     resident: Option<u32>,
+    /// The `cpu` controller is in use (v1 hierarchy or v2 `+cpu`): CFS rate limits can be set.
+    cpu_limits: bool,
 }
 
 impl Cgroup {
@@ -537,6 +534,7 @@ impl Cgroup {
         version: CgroupVersion,
         dirs: Vec<(String, PathBuf)>,
         graveyard: Graveyard,
+        cpu_limits: bool,
     ) -> Result<Self, CgroupError> {
         let f = Self::files(version);
         let find = |ctl: &str| {
@@ -578,6 +576,7 @@ impl Cgroup {
             fresh: true,
             graveyard,
             resident: None,
+            cpu_limits,
         };
         if version == CgroupVersion::V2 {
             cg.peak_resettable = cg.peak_file.1.write_all(b"reset\n").is_ok();
@@ -661,6 +660,7 @@ impl Cgroup {
             write_file(&dir.join("pids.max"), &v)?;
         }
         if old.as_ref().is_none_or(|o| o.cpu_rate != limits.cpu_rate)
+            && self.cpu_limits
             && let Some(dir) =
                 self.dirs.iter().find(|(c, _)| c == "cpu" || c == "unified").map(|(_, d)| d)
         {
@@ -838,7 +838,7 @@ impl Cgroup {
             mkdir_cg(&nd, ctl == "cpuset")?;
             dirs.push((ctl.clone(), nd));
         }
-        Cgroup::open(self.version, dirs, self.graveyard.clone())
+        Cgroup::open(self.version, dirs, self.graveyard.clone(), self.cpu_limits)
     }
 
     /// Whether the memory peak can be reset per run (v1 always; v2 on kernels 6.12+).
