@@ -77,9 +77,9 @@ impl Container {
     }
 
     /// Asserts what must hold for an idle container (STYLE.md §10): not broken, no reset
-    /// pending ([`Container::finish_reset`] first), the cgroup
-    /// empty ([`Cgroup::is_empty_quick`]). The pool calls it when it hands a container out;
-    /// [`Container::reset`] makes the same cgroup check after the kill.
+    /// pending ([`Container::finish_reset`] first), the cgroup empty
+    /// ([`crate::cgroup::Cgroup::is_empty_quick`]). The pool calls it when it hands a container
+    /// out; [`Container::reset`] makes the same cgroup check after the kill.
     pub fn check_invariants(&self) {
         assert!(!self.broken, "container {} is broken but pooled", self.id);
         assert!(!self.reset_pending, "container {} is checked before its reset ended", self.id);

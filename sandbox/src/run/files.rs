@@ -1,7 +1,7 @@
 //! Files of a run: resolving inputs, copy-in before the program starts, copy-out after it ends.
 //!
 //! - [`Resolved`] / [`resolve`]: every `fileId` of a request is looked up and every `files[]`
-//!   `src` opened *before* any container is taken (never blocking: [`open_src`] refuses a fifo,
+//!   `src` opened *before* any container is taken (never blocking: `open_src` refuses a fifo,
 //!   socket or directory), so an unknown id or a missing host file fails
 //!   the whole request (HTTP 500, as go-judge) without spending a container. A copy-in `src`
 //!   that cannot be opened is not a request error but a File Error of its command
