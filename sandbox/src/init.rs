@@ -272,6 +272,12 @@ fn in_work_dir(path: &[u8]) -> Vec<u8> {
 /// symlink as the last component, never a fifo, socket or device.
 fn open_write(path: &[u8]) -> Result<OwnedFd, (Step, io::Error)> {
     let full = in_work_dir(path);
+    let c = sys::cstr(&full).map_err(|e| (Step::Open, e))?;
+    // Usually the parents exist (`/w` itself): one open. Any failure takes the full path below,
+    // which creates the parents and gives the same errors as before.
+    if let Ok(fd) = create_regular(&c) {
+        return Ok(fd);
+    }
     // Parents: mode 0777 (umask is 0), as go-judge creates them.
     for (i, b) in full.iter().enumerate() {
         if *b == b'/' && i > 0 {
@@ -279,16 +285,20 @@ fn open_write(path: &[u8]) -> Result<OwnedFd, (Step, io::Error)> {
             sys::fs::mkdir(&dir, 0o777).map_err(|e| (Step::Mkdir, e))?;
         }
     }
-    let c = sys::cstr(&full).map_err(|e| (Step::Open, e))?;
+    create_regular(&c)
+}
+
+/// `open_write`'s open: creates or truncates a regular file, refusing anything else.
+fn create_regular(c: &std::ffi::CStr) -> Result<OwnedFd, (Step, io::Error)> {
     // Regular files only, like copy-out: a fifo a program left would block a plain open until
     // a reader comes (never: the program is gone), and the host must not write into devices.
     let fd =
-        sys::fs::open_resolved(&c, sys::fs::OpenMode::CreateWrite, sys::fs::Resolve::NoMagicLinks)
+        sys::fs::open_resolved(c, sys::fs::OpenMode::CreateWrite, sys::fs::Resolve::NoMagicLinks)
             .map_err(|e| match e.raw_os_error() {
-                // A fifo without reader, a unix socket, a device without driver.
-                Some(errno::ENXIO) => (Step::NotRegular, io::Error::from_raw_os_error(0)),
-                _ => (Step::Open, e),
-            })?;
+            // A fifo without reader, a unix socket, a device without driver.
+            Some(errno::ENXIO) => (Step::NotRegular, io::Error::from_raw_os_error(0)),
+            _ => (Step::Open, e),
+        })?;
     let st = sys::fs::fstat(fd.as_fd()).map_err(|e| (Step::Open, e))?;
     if !st.is_regular {
         return Err((Step::NotRegular, io::Error::from_raw_os_error(0)));
@@ -495,9 +505,13 @@ fn exec_child(p: &ChildPlan<'_>) -> ! {
         }
     }
     // The bounding set is already empty (the init dropped it once, in `setup`).
-    if let Err(e) = sys::proc::set_ids(p.uid, p.gid)
-        .and_then(|()| sys::proc::clear_capabilities())
-        .and_then(|()| sys::proc::set_no_new_privs())
+    if let Err(e) = sys::proc::set_ids(p.uid, p.gid).and_then(|()| sys::proc::clear_capabilities())
+    {
+        fail(ExecStep::Credentials, e);
+    }
+    // `seccomp::install` sets no_new_privs itself, first.
+    if p.filter.is_none()
+        && let Err(e) = sys::proc::set_no_new_privs()
     {
         fail(ExecStep::Credentials, e);
     }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use libtest_mimic::{Failed, Trial};
 use shardbox_sandbox::{Canceller, ContainerError, ExecRequest, ExecStep, WaitStatus};
 
-use crate::harness::{check, env, limits, pool, run_args, sh};
+use crate::harness::{check, config, env, limits, pool, run_args, sh};
 
 pub fn tests() -> Vec<Trial> {
     vec![
@@ -18,6 +18,7 @@ pub fn tests() -> Vec<Trial> {
         Trial::test("exec::path_lookup_like_go_judge", path_lookup),
         Trial::test("exec::fd_table_env_and_cwd_are_exact", fd_table_env_cwd),
         Trial::test("exec::unprivileged_without_capabilities", credentials),
+        Trial::test("exec::no_new_privs_without_seccomp", no_new_privs_without_seccomp),
         Trial::test("exec::cancel_stops_a_run", cancel),
     ]
 }
@@ -169,6 +170,31 @@ fn credentials() -> Result<(), Failed> {
     check(l.contains(&"NoNewPrivs:\t1"), || format!("{l:?}"))?;
     check(l.contains(&"Seccomp:\t2"), || format!("{l:?}"))?;
     check(l.last() == Some(&"shardbox"), || format!("hostname: {l:?}"))?;
+    Ok(())
+}
+
+/// With the filter off, the child sets no_new_privs itself (the filter's installer does it
+/// otherwise); capabilities are gone either way.
+fn no_new_privs_without_seccomp() -> Result<(), Failed> {
+    let mut cfg = config();
+    cfg.seccomp = false;
+    cfg.pre_fork = 0;
+    cfg.containers_max = 1;
+    let p = shardbox_sandbox::Pool::new(cfg)?;
+    let mut c = p.get()?;
+    let r = sh(
+        &mut c,
+        "grep -E '^(CapPrm|CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status",
+        limits(),
+    )?;
+    r.exited(0)?;
+    let l: Vec<&str> = r.stdout.lines().collect();
+    check(l.contains(&"NoNewPrivs:\t1"), || format!("{l:?}"))?;
+    check(l.contains(&"Seccomp:\t0"), || format!("{l:?}"))?;
+    for cap in ["CapPrm", "CapEff", "CapBnd"] {
+        let line = l.iter().find(|x| x.starts_with(cap)).copied().unwrap_or("");
+        check(line.ends_with("0000000000000000"), || format!("{cap}: {line}"))?;
+    }
     Ok(())
 }
 
