@@ -126,6 +126,9 @@ fn setup<'a>(args: &'a InitArgs<'a>, ctl: &OwnedFd) -> SetupResult<State<'a>> {
     // Once for every program: the init never execs, so its own (effective) capabilities are
     // untouched, and programs inherit an empty bounding set instead of dropping 41 caps each.
     sys::proc::drop_bounding_set(args.cap_last).map_err(|e| ("bounding set", e))?;
+    // Programs are born in the init's cgroup namespace: rooted at its own cgroups here (no host
+    // path visible without cgroups), at the container's once `AttachCgroup` comes.
+    sys::proc::unshare_cgroup_ns().map_err(|e| ("cgroup namespace", e))?;
     let stack = sys::proc::ChildStack::new(CHILD_STACK_BYTES).map_err(|e| ("child stack", e))?;
     let sigchld = sys::proc::sigchld_fd().map_err(|e| ("signalfd", e))?;
     let ctl = sys::proc::dup_at_least(ctl.as_fd(), 3).map_err(|e| ("dup", e))?;
@@ -198,7 +201,14 @@ fn handle(st: &mut State<'_>, req: Request, fds: Vec<OwnedFd>) -> io::Result<()>
         Request::Ping => send(ctl, &Reply::Pong, &[]),
         Request::AttachCgroup { .. } => {
             st.cgroup_fds = fds;
-            send(ctl, &Reply::Done, &[])
+            match enter_container_cgroup_ns(st) {
+                Ok(()) => send(st.ctl.as_fd(), &Reply::Done, &[]),
+                Err(e) => send(
+                    st.ctl.as_fd(),
+                    &Reply::Failed { step: Step::Setup, errno: sys::errno_of(&e) },
+                    &[],
+                ),
+            }
         }
         Request::OpenWrite { path } => match open_write(&path) {
             Ok(fd) => send(ctl, &Reply::Opened { size_bytes: 0 }, &[fd.as_fd()]),
@@ -378,7 +388,7 @@ fn start(st: &mut State<'_>, spec: &ExecSpec, fds: &[OwnedFd]) -> io::Result<Opt
     // thread) and has no signal handlers (`reset_signals`; SIGCHLD goes to a signalfd);
     // `exec_child` makes only raw syscalls, allocates nothing and reports through `failure`,
     // an atomic.
-    let pid = unsafe { sys::proc::spawn_vfork(&mut st.stack, &|| exec_child(&child)) }?;
+    let pid = unsafe { sys::proc::spawn_vfork(&mut st.stack, &|| exec_child(&child), false) }?;
     st.running = Some(Running { pid, main: None, user_ns: 0, sys_ns: 0, maxrss_bytes: 0 });
     // The child has exec'd or exited by now (CLONE_VFORK): its report, if any, is written.
     if let Some((step, errno)) = failure.get() {
@@ -458,11 +468,8 @@ fn exec_child(p: &ChildPlan<'_>) -> ! {
             fail(ExecStep::Cgroup, e);
         }
     }
-    // Its own cgroups become `/` to the program: the host paths (the pool's directory names the
-    // server's pid) stay hidden, as go-judge's child does.
-    if let Err(e) = sys::proc::unshare_cgroup_ns() {
-        fail(ExecStep::Cgroup, e);
-    }
+    // It was born in the init's cgroup namespace, whose root is the cgroups it just joined
+    // (`enter_container_cgroup_ns`): they read `/`, the host paths stay hidden.
     if let Err(e) = sys::proc::setsid() {
         fail(ExecStep::Fds, e);
     }
@@ -602,6 +609,48 @@ fn kill_until_gone_quiet(st: &mut State<'_>) -> io::Result<()> {
         }
     }
     Err(io::Error::from_raw_os_error(errno::EBUSY))
+}
+
+/// Makes the cgroup namespace programs are born in: a helper child joins the container's
+/// cgroups (the join fds), unshares its cgroup namespace there, so those cgroups are its root
+/// (the host paths, which name the server's pid, stay hidden, as go-judge's child does),
+/// opens it and exits; the init enters it. So a program needs no `unshare` of its own. Done on
+/// every `AttachCgroup`: each cgroup generation gets its own namespace.
+fn enter_container_cgroup_ns(st: &mut State<'_>) -> io::Result<()> {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    // The namespace's fd, or -errno.
+    let made = AtomicI64::new(-i64::from(errno::EINVAL));
+    let fds = &st.cgroup_fds;
+    let helper = || {
+        let r = fds
+            .iter()
+            .try_for_each(|cg| sys::sock::write_raw(cg.as_raw_fd(), b"0").map(drop))
+            .and_then(|()| sys::proc::unshare_cgroup_ns())
+            .and_then(|()| sys::proc::open_own_cgroup_ns_raw());
+        let v = match r {
+            Ok(fd) => i64::from(fd),
+            Err(e) => -i64::from(sys::errno_of(&e).max(1)),
+        };
+        made.store(v, Ordering::SeqCst);
+        sys::proc::exit_now(0)
+    };
+    // SAFETY: as in `start` (single-threaded, no signal handlers); the helper makes raw
+    // syscalls only and reports through an atomic; it shares the fd table, so its fd is ours.
+    unsafe { sys::proc::spawn_vfork(&mut st.stack, &helper, true) }?;
+    // It has exited (no program runs during an attach): reap it before the host looks at the
+    // cgroups it passed through.
+    no_child_left(st)?;
+    let v = made.load(Ordering::SeqCst);
+    let Ok(raw) = RawFd::try_from(v) else {
+        return Err(io::Error::from_raw_os_error(errno::EINVAL));
+    };
+    if raw < 0 {
+        return Err(io::Error::from_raw_os_error(raw.saturating_neg()));
+    }
+    // SAFETY: the helper opened `raw` in the fd table it shared with the init and is gone;
+    // nothing else owns the number.
+    let ns = unsafe { OwnedFd::from_raw_fd(raw) };
+    sys::proc::enter_cgroup_ns(ns.as_fd())
 }
 
 /// Reaps what has exited; `true` when the init has no child at all (`ECHILD`).

@@ -141,7 +141,9 @@ extern "C" fn vfork_entry<F: Fn()>(arg: *mut libc::c_void) -> libc::c_int {
 /// Starts `child` in a new process that shares this one's memory until it execs or exits
 /// (`clone(CLONE_VM | CLONE_VFORK | SIGCHLD)` on `stack`, as `posix_spawn` does): no page
 /// tables are copied and none torn down. Returns its pid once it has exec'd or exited; `child`
-/// must end in `execve` or `_exit` (if it returns, the child `_exit`s with 127).
+/// must end in `execve` or `_exit` (if it returns, the child `_exit`s with 127). With
+/// `share_fd_table` the child also shares the fd table (`CLONE_FILES`): an fd it opens is the
+/// caller's.
 ///
 /// # Safety
 ///
@@ -149,8 +151,13 @@ extern "C" fn vfork_entry<F: Fn()>(arg: *mut libc::c_void) -> libc::c_int {
 /// the shared memory in the child). `child` runs in the caller's memory on a small stack: it may
 /// only make raw syscalls and write through atomics; it must not allocate, unwind, take a lock
 /// or touch the caller's stack other than through what it captured.
-pub unsafe fn spawn_vfork<F: Fn()>(stack: &mut ChildStack, child: &F) -> io::Result<i32> {
-    let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
+pub unsafe fn spawn_vfork<F: Fn()>(
+    stack: &mut ChildStack,
+    child: &F,
+    share_fd_table: bool,
+) -> io::Result<i32> {
+    let files = if share_fd_table { libc::CLONE_FILES } else { 0 };
+    let flags = libc::CLONE_VM | libc::CLONE_VFORK | files | libc::SIGCHLD;
     let arg: *const F = child;
     // SAFETY: `stack.top()` is the top of a live mapping this exclusive borrow keeps unused by
     // anything else; `vfork_entry::<F>` receives `arg`, a `&F` valid until clone returns (the
@@ -254,6 +261,22 @@ pub fn setsid() -> io::Result<()> {
 pub fn unshare_cgroup_ns() -> io::Result<()> {
     // SAFETY: a flag argument only, no memory.
     cvt(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) })?;
+    Ok(())
+}
+
+/// Opens `/proc/self/ns/cgroup` and returns the raw number: for a `spawn_vfork` child sharing
+/// its parent's fd table, which takes ownership once the child is gone.
+pub fn open_own_cgroup_ns_raw() -> io::Result<RawFd> {
+    let path = c"/proc/self/ns/cgroup";
+    // SAFETY: `path` is a valid C string; the new fd is returned, not wrapped.
+    cvt(unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })
+}
+
+/// `setns(fd, CLONE_NEWCGROUP)`: the caller (and every child it makes afterwards) sees the
+/// cgroups from that namespace's root. Needs `CAP_SYS_ADMIN` in its user namespace.
+pub fn enter_cgroup_ns(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: no memory arguments; `fd` is open for the call.
+    cvt(unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWCGROUP) })?;
     Ok(())
 }
 

@@ -135,6 +135,10 @@ fn fallback() -> Result<(), Failed> {
     let p = Pool::new(cfg)?;
     check(p.info().cgroup_type == 0, || format!("{:?}", p.info()))?;
     let mut c = p.get()?;
+    // The program's cgroup namespace is rooted at its own cgroups: no host path.
+    let r = sh(&mut c, "cat /proc/self/cgroup", limits())?;
+    r.exited(0)?;
+    check(r.stdout.lines().all(|l| l.ends_with(":/")), || format!("host paths: {r:?}"))?;
     let r = sh(&mut c, "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done", limits())?;
     r.exited(0)?;
     check(r.outcome.cpu_time_ns > 0 && r.outcome.memory_peak_bytes > 0, || {
