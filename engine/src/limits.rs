@@ -71,6 +71,14 @@ pub const TIMEOUT_MAX: Duration = Duration::from_secs(86_400);
 /// Re-arming the timer earlier than already armed is skipped unless it gains at least this
 /// much; timeouts fire at most this late.
 pub const TIMER_SLACK: Duration = Duration::from_millis(5);
+/// Longest a shard's wait may sleep when it does not count the completions of sends it
+/// expects to finish inline (`Ring::expect_inline`): the bound on how late a send that did
+/// not finish inline is noticed when nothing else happens. Longer than a scheduler tick
+/// (1–10 ms) so its timer costs no clock-event reprogramming on a busy CPU.
+pub const INLINE_WAIT_BOUND: Duration = Duration::from_millis(10);
+/// Largest send a shard expects to finish inline (`Ring::expect_inline`): far below a
+/// socket's send buffer, so it goes out at once unless the peer stopped reading.
+pub const INLINE_SEND_BYTES_MAX: usize = 64 * 1024;
 
 /// Shortest scheduler slice a shard may ask for (`-shard-slice`; the kernel clamps
 /// `sched_runtime` to 0.1..100 ms). A short slice lets a shard that wakes on a CPU busy with
@@ -140,6 +148,8 @@ const _: () = assert!(HEADERS_STORAGE >= shardbox_http::limits::HEADERS_COUNT_MA
 const _: () = assert!(shardbox_http::limits::BODY_BYTES_MAX <= BODY_BYTES_LIMIT);
 const _: () = assert!(HEADERS_FAST_STORAGE <= HEADERS_STORAGE);
 const _: () = assert!(SHARD_SLICE_MIN.as_nanos() < SHARD_SLICE_MAX.as_nanos());
+const _: () = assert!(INLINE_WAIT_BOUND.as_nanos() * 100 <= WRITE_TIMEOUT_DEFAULT.as_nanos());
+const _: () = assert!(INLINE_SEND_BYTES_MAX <= CONN_OUTPUT_BYTES_MAX);
 
 /// Default number of judge jobs (`/run`, `/file` uploads and downloads) waiting for a worker;
 /// beyond it `/run` answers 503 "worker queue is full" (go-judge's queue holds 512).

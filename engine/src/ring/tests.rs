@@ -266,3 +266,67 @@ fn a_submit_without_waiting_still_delivers_ready_completions() {
     assert_eq!(done[0].tag, 4);
     assert_eq!(done[0].buf, b"ping");
 }
+
+#[test]
+fn a_wait_does_not_count_a_send_expected_inline() {
+    // The send completes while it is submitted; a wait for one completion that counted it
+    // would return at once and the caller would need a second enter to sleep. Declared with
+    // `expect_inline`, the same single call also waits for the timeout behind it.
+    let mut ring = small_ring(8, 4);
+    let (fd, mut peer) = pair();
+    ring.push_send(&fd, b"hi".to_vec(), 0, 1).map_err(|(e, _)| e).expect("push send");
+    ring.expect_inline();
+    ring.push_timeout(Expiry::After(Duration::from_millis(2)), 2).expect("push timeout");
+    let enters_before = ring.stats().enters;
+    ring.submit_and_wait(1).expect("enter");
+    assert_eq!(ring.stats().enters, enters_before + 1);
+    let mut done = Vec::new();
+    ring.drain(&mut done);
+    let tags: Vec<u64> = done.iter().map(|c| c.tag).collect();
+    assert_eq!(tags, [1, 2], "one enter brings the inline send and the next completion");
+    assert_eq!(done[0].result, 2);
+    assert_eq!(done[1].result, -errno::ETIME);
+    let mut got = [0u8; 2];
+    peer.read_exact(&mut got).expect("read");
+    assert_eq!(&got, b"hi");
+}
+
+#[test]
+fn a_send_expected_inline_that_blocks_cannot_hold_the_wait() {
+    // A full socket buffer: the send parks instead of completing inline. The wait that does
+    // not count it must still return (bounded by INLINE_WAIT_BOUND), not sleep until some
+    // unrelated completion arrives.
+    let (returned, told) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let mut ring = small_ring(8, 4);
+        let (ours, mut peer) = UnixStream::pair().expect("socketpair");
+        ours.set_nonblocking(true).expect("nonblocking");
+        let mut filled = 0usize;
+        let chunk = [7u8; 4096];
+        while let Ok(n) = (&ours).write(&chunk) {
+            filled += n;
+        }
+        let fd = Rc::new(OwnedFd::from(ours));
+        ring.push_send(&fd, b"late".to_vec(), 0, 9).map_err(|(e, _)| e).expect("push");
+        ring.expect_inline();
+        ring.submit_and_wait(1).expect("enter");
+        let mut done = Vec::new();
+        ring.drain(&mut done);
+        returned.send(()).expect("main thread listens");
+        assert!(done.is_empty(), "the send cannot have completed: nothing read yet");
+        // Make room (the parked send is retried by the ring's next enter), then collect it:
+        // its bytes arrive and its buffer comes back.
+        let mut sink = vec![0u8; filled];
+        peer.read_exact(&mut sink).expect("drain the peer");
+        let done = wait(&mut ring);
+        assert_eq!(done[0].tag, 9);
+        assert_eq!(done[0].result, 4);
+        assert_eq!(done[0].buf, b"late");
+        let mut late = [0u8; 4];
+        peer.read_exact(&mut late).expect("read the late send");
+        assert_eq!(&late, b"late");
+    });
+    let outcome = told.recv_timeout(Duration::from_secs(60));
+    assert!(outcome.is_ok(), "the wait is still asleep after 60 s: the bound does not hold");
+    worker.join().expect("worker assertions");
+}

@@ -133,7 +133,9 @@ impl Shard {
         }
         let (count, since) = (conn.sending_count, conn.sending_since_ns);
         conn.sending_count = 0;
-        self.metrics.observe_latency(self.now_ns.saturating_sub(since), u64::from(count));
+        if count > 0 {
+            self.metrics.observe_latency(self.now_ns.saturating_sub(since), u64::from(count));
+        }
         buf.clear();
         let conn = self.conns.get_mut(index);
         if conn.out.capacity() == 0 {
@@ -195,14 +197,29 @@ impl Shard {
         let conn = self.conns.get_mut(index);
         if conn.send.is_none() && !conn.out.is_empty() {
             let buf = std::mem::take(&mut conn.out);
-            conn.sending_count = conn.out_count;
-            conn.sending_since_ns = conn.out_since_ns;
+            // A small response to a connection that stays open leaves during the next enter:
+            // the wait need not count its completion (one enter per request, not two), and
+            // its latency is booked now, since its completion may be drained only with the
+            // next event.
+            let inline = buf.len() <= limits::INLINE_SEND_BYTES_MAX && !conn.close_after_flush;
+            let (count, since) = (conn.out_count, conn.out_since_ns);
+            conn.sending_count = if inline { 0 } else { count };
+            conn.sending_since_ns = since;
             conn.out_count = 0;
             conn.send_offset = 0;
             let tag = tag::encode(Kind::Send, index, generation);
-            let pushed = self.reactor.ring.borrow_mut().push_send(&fd, buf, 0, tag);
+            let mut ring = self.reactor.ring.borrow_mut();
+            let pushed = ring.push_send(&fd, buf, 0, tag);
+            if inline && pushed.is_ok() {
+                ring.expect_inline();
+            }
+            drop(ring);
             match pushed {
                 Ok(key) => {
+                    if inline {
+                        let elapsed = self.now_ns.saturating_sub(since);
+                        self.metrics.observe_latency(elapsed, u64::from(count));
+                    }
                     self.conns.get_mut(index).send = Some(key);
                     self.timers.arm(&mut self.conns, index, class::WRITE, self.now_ns);
                     // Room in `out` again: parse what waits behind the full pipeline.
