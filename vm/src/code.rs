@@ -14,7 +14,7 @@
 //! interpreter's `Split` arm charges the displaced op's block, whether it was reached by a jump
 //! or by falling through).
 //!
-//! Last, adjacent ops listed in [`crate::fuse::FUSED`] are fused: the first op's slot gets the
+//! In the same backward pass, adjacent ops listed in [`crate::fuse::FUSED`] are fused: the first op's slot gets the
 //! fused kind (one dispatch runs both), the second keeps its own fields, so a jump to it still
 //! runs it alone; a pair never crosses a block cut.
 //!
@@ -98,7 +98,6 @@ impl Code {
             }
         }
         let splits = link_blocks(&mut ops);
-        crate::fuse::fuse_pairs(&mut ops);
         Code { base, ops: ops.into_boxed_slice(), splits: splits.into_boxed_slice() }
     }
 
@@ -159,7 +158,8 @@ fn compressed(op: Op, raw: u16) -> Op {
     }
 }
 
-/// Fills in `blk` backwards and cuts over-long runs (see the module doc); returns the splits.
+/// Fills in `blk` backwards, cuts over-long runs and fuses pairs (see the module doc); returns
+/// the splits.
 fn link_blocks(ops: &mut [Op]) -> Vec<Op> {
     let mut splits = Vec::new();
     for i in (0..ops.len()).rev() {
@@ -183,6 +183,7 @@ fn link_blocks(ops: &mut [Op]) -> Vec<Op> {
         if let Some(slot) = ops.get_mut(i) {
             *slot = op;
         }
+        crate::fuse::fuse_at(ops, i);
     }
     splits
 }

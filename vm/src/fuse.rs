@@ -2,8 +2,8 @@
 //!
 //! [`FUSED`] lists the pairs: `(first, second, fused kind)`; [`FORWARD`] the forwarding twins
 //! of the pure pairs, whose second half takes the first half's result without a round trip
-//! through the register file. [`fuse_pairs`] rewrites a decoded op table once, at load
-//! ([`crate::code::Code::build`] calls it last); [`Op::pack`] stores both halves of a pure
+//! through the register file. [`fuse_at`] rewrites a decoded op table slot by slot, at load
+//! ([`crate::code::Code::build`] calls it while linking blocks); [`Op::pack`] stores both halves of a pure
 //! pair in one op, read back by [`Op::first_half`] and [`Op::second_half`]. The interpreter's
 //! fused arms are in [`crate::exec`]; the halves' semantics in [`crate::alu`]. Nothing here
 //! runs guest code.
@@ -125,7 +125,7 @@ impl Kind {
 
     /// The forwarding twin of a pure fused kind (see [`FORWARD`]).
     pub fn forwarding(self) -> Option<Kind> {
-        FORWARD.iter().find(|&&(f, _)| f == self).map(|&(_, t)| t)
+        TWIN.get(usize::from(self as u8)).copied().flatten()
     }
 
     /// Whether a register-register op of this kind gives the same result with `rs1` and
@@ -200,9 +200,77 @@ impl Kind {
 
     /// The fused kind for an op of this kind followed by one of kind `second` (see [`FUSED`]).
     pub fn fuse(self, second: Kind) -> Option<Kind> {
-        FUSED.iter().find(|&&(a, b, _)| a == self && b == second).map(|&(_, _, f)| f)
+        PAIR.get(usize::from(self as u8))?.get(usize::from(second as u8)).copied().flatten()
     }
 }
+
+// Lookup tables built at compile time from `FUSED` and `FORWARD`, indexed by `Kind as u8`, so
+// the fusion pass costs O(1) per halfword of code (a linear search of the lists made loading a
+// 420 KB glibc ELF about 2 ms slower).
+
+/// `PAIR[first][second]`: the fused kind of a pair.
+#[expect(clippy::indexing_slicing, reason = "Kind is repr(u8): every index is below 256")]
+static PAIR: [[Option<Kind>; 256]; 256] = {
+    let mut t = [[None; 256]; 256];
+    let mut i = 0;
+    while i < FUSED.len() {
+        let (a, b, f) = FUSED[i];
+        t[a as usize][b as usize] = Some(f);
+        i += 1;
+    }
+    t
+};
+
+/// `PACKED[kind]`: whether a slot of this kind holds a packed pair ([`Op::pack`]).
+#[expect(clippy::indexing_slicing, reason = "Kind is repr(u8): every index is below 256")]
+static PACKED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < FUSED.len() {
+        let (a, b, f) = FUSED[i];
+        t[f as usize] = a.packs() && !a.accesses_memory() && !b.accesses_memory();
+        i += 1;
+    }
+    let mut i = 0;
+    while i < FORWARD.len() {
+        let (f, twin) = FORWARD[i];
+        t[twin as usize] = t[f as usize];
+        i += 1;
+    }
+    t
+};
+
+/// `TWIN[fused]`: its forwarding twin.
+#[expect(clippy::indexing_slicing, reason = "Kind is repr(u8): every index is below 256")]
+static TWIN: [Option<Kind>; 256] = {
+    let mut t = [None; 256];
+    let mut i = 0;
+    while i < FORWARD.len() {
+        let (f, twin) = FORWARD[i];
+        t[f as usize] = Some(twin);
+        i += 1;
+    }
+    t
+};
+
+/// `FIRST[fused or twin]`: the kind of its first half as decoded.
+#[expect(clippy::indexing_slicing, reason = "Kind is repr(u8): every index is below 256")]
+static FIRST: [Option<Kind>; 256] = {
+    let mut t = [None; 256];
+    let mut i = 0;
+    while i < FUSED.len() {
+        let (a, _, f) = FUSED[i];
+        t[f as usize] = Some(a);
+        i += 1;
+    }
+    let mut i = 0;
+    while i < FORWARD.len() {
+        let (f, twin) = FORWARD[i];
+        t[twin as usize] = t[f as usize];
+        i += 1;
+    }
+    t
+};
 
 // A packed fused op (see `Op::pack`) keeps both halves in one op, so running it reads one op:
 //
@@ -240,56 +308,53 @@ impl Op {
     }
 }
 
-/// Fuses adjacent pairs listed in [`FUSED`]: every slot whose op and successor form
-/// a listed pair gets the fused kind. A pure pair is packed ([`Op::pack`]: both halves in the
-/// first slot, nothing read from the second at run time) when its first half allows it; other
-/// pairs change only `kind` and read their second half's fields from its own slot. So a slot
-/// can be both the second half of one pair and the first of the next, and a jump to a second
-/// half runs it alone (or as the first half of its own pair); only a slot whose fields an
-/// unpacked pair reads is never packed itself. The second must be in the same block (a `Split`
-/// never fuses), so both halves are already counted in the first slot's `blk`: fuel and
-/// `instret` are unchanged; a trap in the second half is taken at the second's own slot (its
-/// `blk` is the rest of the block).
-pub fn fuse_pairs(ops: &mut [Op]) {
-    let mut read = vec![false; ops.len()];
-    for i in 0..ops.len() {
-        let Some(&first) = ops.get(i) else { continue };
-        let j = i.saturating_add(usize::from(first.len));
-        let Some(&next) = ops.get(j) else { continue };
-        // The successor as decoded: it may itself have been fused (unpacked) already.
-        let next = Op { kind: unfused(next.kind), ..next };
-        let Some(kind) = first.kind.fuse(next.kind) else { continue };
-        if usize::from(first.len) != first.kind.halfwords() {
-            continue;
+/// Fuses slot `i` with its successor if they form a pair listed in [`FUSED`]. Called on every
+/// slot from the last to the first ([`crate::code::Code::build`] does it while linking blocks,
+/// after slot `i`'s `blk` is final), so the successor is already in its final form: possibly
+/// fused itself, and then its decoded kind is recovered ([`FIRST`]), and its fields too when
+/// it is packed.
+///
+/// A pure pair is packed ([`Op::pack`]: both halves in slot `i`, nothing read from the second
+/// slot at run time) when its first half allows it; other pairs change only `kind` and read
+/// their second half's fields from its own slot at run time, so they are not formed over a
+/// packed successor (whose fields are no longer its own). A slot can thus be both the second
+/// half of one pair and the first of the next, and a jump to a second half runs it alone (or as
+/// the first half of its own pair). The second must be in the same block (a `Split` never
+/// fuses), so both halves are already counted in slot `i`'s `blk`: fuel and `instret` are
+/// unchanged; a trap in the second half is taken at the second's own slot (its `blk` is the
+/// rest of the block).
+pub fn fuse_at(ops: &mut [Op], i: usize) {
+    // Most slots fuse with nothing (every halfword is decoded, the middles of 4-byte
+    // instructions too): one table lookup and one branch decide, before anything else.
+    let Some(&first) = ops.get(i) else { return };
+    let j = i.saturating_add(usize::from(first.len));
+    let Some(&next) = ops.get(j) else { return };
+    let Some(kind) = first.kind.fuse(unfused(next.kind)) else { return };
+    let next_packed = PACKED.get(usize::from(next.kind as u8)).copied().unwrap_or(false);
+    let next = if next_packed { next.first_half() } else { next };
+    let next = Op { kind: unfused(next.kind), ..next };
+    if usize::from(first.len) != first.kind.halfwords() {
+        return;
+    }
+    let pure_pair = !first.kind.accesses_memory() && !next.kind.accesses_memory();
+    let fused = if pure_pair && first.kind.packs() {
+        // The packed copy of a commutative second half may read the first's result through
+        // `rs1` rather than `rs2`.
+        let swap = next.kind.commutative() && next.rs2 == first.rd && next.rs1 != first.rd;
+        let next = if swap { Op { rs1: next.rs2, rs2: next.rs1, ..next } } else { next };
+        match Op::pack(first, next, forwarded(kind, first, next)) {
+            Some(packed) => packed,
+            None => return,
         }
-        let pure_pair = !first.kind.accesses_memory() && !next.kind.accesses_memory();
-        let fused = if pure_pair && first.kind.packs() {
-            if read.get(i).copied().unwrap_or(true) {
-                continue;
-            }
-            // The packed copy of a commutative second half may read the first's result
-            // through `rs1` rather than `rs2`.
-            let swap = next.kind.commutative() && next.rs2 == first.rd && next.rs1 != first.rd;
-            let next = if swap { Op { rs1: next.rs2, rs2: next.rs1, ..next } } else { next };
-            let kind = forwarded(kind, first, next);
-            match Op::pack(first, next, kind) {
-                Some(packed) => packed,
-                None => continue,
-            }
-        } else if pure_pair {
-            if let Some(mark) = read.get_mut(j) {
-                *mark = true;
-            }
-            Op { kind: forwarded(kind, first, next), ..first }
-        } else {
-            if let Some(mark) = read.get_mut(j) {
-                *mark = true;
-            }
-            Op { kind, ..first }
-        };
-        if let Some(slot) = ops.get_mut(i) {
-            *slot = fused;
-        }
+    } else if next_packed {
+        return;
+    } else if pure_pair {
+        Op { kind: forwarded(kind, first, next), ..first }
+    } else {
+        Op { kind, ..first }
+    };
+    if let Some(slot) = ops.get_mut(i) {
+        *slot = fused;
     }
 }
 
@@ -304,6 +369,5 @@ fn forwarded(kind: Kind, first: Op, second: Op) -> Kind {
 
 /// The decoded kind of a slot that may hold a fused kind.
 fn unfused(kind: Kind) -> Kind {
-    let kind = FORWARD.iter().find(|&&(_, t)| t == kind).map_or(kind, |&(f, _)| f);
-    FUSED.iter().find(|&&(_, _, f)| f == kind).map_or(kind, |&(a, _, _)| a)
+    FIRST.get(usize::from(kind as u8)).copied().flatten().unwrap_or(kind)
 }
