@@ -88,7 +88,7 @@ pub struct PagePool {
 
 impl PagePool {
     /// A pool that will own at most `pages_max` pages (clamped to
-    /// [`POOL_PAGES_MAX`](crate::limits::POOL_PAGES_MAX)). No page is allocated yet.
+    /// [`crate::limits::POOL_PAGES_MAX`]). No page is allocated yet.
     pub fn new(pages_max: usize) -> PagePool {
         let pages_max = pages_max.min(POOL_PAGES_MAX);
         PagePool { state: RefCell::new(State { free: Vec::new(), lent: 0 }), pages_max }

@@ -1,6 +1,6 @@
 //! One load-generator thread: a mio event loop driving closed-loop connections.
 //!
-//! A [`Worker`] owns a share of the run's connections. Each [`Conn`] writes a batch of `depth`
+//! A [`Worker`] owns a share of the run's connections. Each `Conn` writes a batch of `depth`
 //! identical requests (one pre-built byte slice, so nothing is formatted or allocated per
 //! request), reads until every response of the batch has arrived, checks each one (status and
 //! body length, through [`ResponseParser`]), then writes the next batch: a closed loop, like

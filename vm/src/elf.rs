@@ -4,7 +4,7 @@
 //! permissions; a segment both writable and executable is refused) and the symbol table into a
 //! name → address map, and returns an [`Elf`] that borrows the file. `ET_EXEC` is loaded at its
 //! link addresses; `ET_DYN` without an interpreter (static-pie) is shifted by
-//! [`PIE_BASE`](crate::limits::PIE_BASE) and relocates itself (glibc's `_dl_relocate_static_pie`).
+//! [`crate::limits::PIE_BASE`] and relocates itself (glibc's `_dl_relocate_static_pie`).
 //! Programs that need a dynamic loader (`PT_INTERP`) are refused.
 //!
 //! Every offset, size and count comes from the file and is checked before use: arithmetic is

@@ -311,7 +311,7 @@ impl Op {
 /// Fuses slot `i` with its successor if they form a pair listed in [`FUSED`]. Called on every
 /// slot from the last to the first ([`crate::code::Code::build`] does it while linking blocks,
 /// after slot `i`'s `blk` is final), so the successor is already in its final form: possibly
-/// fused itself, and then its decoded kind is recovered ([`FIRST`]), and its fields too when
+/// fused itself, and then its decoded kind is recovered (`FIRST`), and its fields too when
 /// it is packed.
 ///
 /// A pure pair is packed ([`Op::pack`]: both halves in slot `i`, nothing read from the second

@@ -1,5 +1,5 @@
 //! Named limits of the VM (STYLE.md §9), in one place, with their relations asserted at compile
-//! time. Per-tenant budgets (pages, fuel) are configuration ([`crate::Budget`]); these are the
+//! time. Per-tenant budgets (pages, fuel) are configuration ([`crate::program::Config`] for pages, the fuel argument of each call); these are the
 //! hard ceilings every configuration and every input is checked against.
 
 /// Largest guest address window: addresses at or above the window trap. 4 GiB keeps page numbers

@@ -1,7 +1,7 @@
 //! The Linux system-call subset: enough of riscv64 Linux for static glibc programs and
 //! freestanding code.
 //!
-//! [`serve`] handles one `ecall` by number (`a7`), arguments in `a0..a5`, result (or `-errno`)
+//! `serve` handles one `ecall` by number (`a7`), arguments in `a0..a5`, result (or `-errno`)
 //! in `a0`. I/O goes to the embedder's [`Host`] (fd 0 read, fd 1/2 write); memory calls work on
 //! the instance's mappings within its window (`brk`, anonymous private `mmap`, `munmap`,
 //! `mprotect`; never executable); the rest answer what a single-threaded process with no files

@@ -1,7 +1,7 @@
 //! Guest memory: a bounded address window of 4 KiB pages, copy-on-write over a template.
 //!
 //! [`Memory`] is one instance's view. A page of the window is, in order of precedence:
-//! an entry of the instance's [`Overlay`] (a page it owns, or "hidden" = zeros), else the
+//! an entry of the instance's `Overlay` (a page it owns, or "hidden" = zeros), else the
 //! template's [`Frozen`] page, else zeros. Whether an address may be touched at all is decided
 //! by the [`Regions`] (mappings with permissions): an access outside every mapping, or against
 //! its permissions, is a [`MemFault`]. Reading a mapped page that no one wrote returns zeros
