@@ -7,7 +7,7 @@
 //! detached mqueue mount for the reset, send `Ready`, then serve [`Request`]s one at a time:
 //!
 //! ```text
-//!   host ──Exec──► init ──vfork──► child: join cgroup (+ own cgroup ns), setsid, fds → 0..n,
+//!   host ──Exec──► init ──vfork──► child: join cgroup, own process group, fds → 0..n,
 //!                                  chdir /w, rlimits,
 //!                                  drop caps, setuid, no_new_privs, seccomp, execve
 //!        ──Kill?──►      SIGCHLD → reap; main exited → kill(-1) until no child is left
@@ -116,6 +116,9 @@ fn setup<'a>(args: &'a InitArgs<'a>, ctl: &OwnedFd) -> SetupResult<State<'a>> {
     sys::proc::set_ids(0, 0).map_err(|e| ("become container root", e))?;
     sys::proc::reset_signals();
     sys::proc::umask_zero();
+    // A session of its own, without a controlling terminal (the server's, if it was started
+    // from one, stays out of reach); programs get their own process group in it.
+    sys::proc::setsid().map_err(|e| ("session", e))?;
     sys::proc::set_names(&args.plan.host_name, &args.plan.domain_name)
         .map_err(|e| ("hostname", e))?;
     mounts::setup_root(args.plan).map_err(|e| {
@@ -470,7 +473,9 @@ fn exec_child(p: &ChildPlan<'_>) -> ! {
     }
     // It was born in the init's cgroup namespace, whose root is the cgroups it just joined
     // (`enter_container_cgroup_ns`): they read `/`, the host paths stay hidden.
-    if let Err(e) = sys::proc::setsid() {
+    // Its own process group, in the init's session (which has no controlling terminal):
+    // `setsid` here would make a scheduler autogroup per run.
+    if let Err(e) = sys::proc::new_process_group() {
         fail(ExecStep::Fds, e);
     }
     // fds: move every source above the target range, then place them at 0..n.

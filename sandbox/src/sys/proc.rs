@@ -249,6 +249,13 @@ pub fn set_rlimit(resource: u32, value: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// `setpgid(0, 0)`: the caller leads a new process group in its session.
+pub fn new_process_group() -> io::Result<()> {
+    // SAFETY: no memory arguments.
+    cvt(unsafe { libc::setpgid(0, 0) })?;
+    Ok(())
+}
+
 /// `setsid()`.
 pub fn setsid() -> io::Result<()> {
     // SAFETY: no arguments.

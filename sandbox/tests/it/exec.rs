@@ -170,6 +170,18 @@ fn credentials() -> Result<(), Failed> {
     check(l.contains(&"NoNewPrivs:\t1"), || format!("{l:?}"))?;
     check(l.contains(&"Seccomp:\t2"), || format!("{l:?}"))?;
     check(l.last() == Some(&"shardbox"), || format!("hostname: {l:?}"))?;
+    // Its own process group (pgrp = its pid) in the init's session (sid 1), no controlling
+    // terminal (tty_nr 0): fields 5, 6 and 7 of /proc/<pid>/stat (the name has no space here).
+    let r = sh(
+        &mut c,
+        "read -r _ _ _ _ pgrp sid tty _ < /proc/$$/stat; echo $$ $pgrp $sid $tty",
+        limits(),
+    )?;
+    r.exited(0)?;
+    let f: Vec<&str> = r.stdout.split_whitespace().collect();
+    check(f.len() == 4 && f[0] == f[1] && f[2] == "1" && f[3] == "0", || {
+        format!("pid pgrp sid tty: {f:?}")
+    })?;
     Ok(())
 }
 
