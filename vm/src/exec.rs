@@ -12,7 +12,9 @@
 //! Adjacent pure ops listed in [`crate::fuse::FUSED`] run as one fused op: one dispatch for two
 //! instructions, the first half from the fused op's own fields, the second from its own slot
 //! (both through [`crate::alu::pure`] with constant kinds). Both are counted in the block's
-//! length, neither can trap, so fuel and `instret` need nothing extra.
+//! length, neither can trap, so fuel and `instret` need nothing extra. A branch tail
+//! ([`crate::fuse::BRANCH_TAIL`]) runs a packed pair and the `bne` that ends its block in one
+//! dispatch.
 //!
 //! Handlers do no bit twiddling: operands were unpacked by the decoder, `x0` destinations were
 //! turned into NOPs or the sink register, register indices are `u8`s into a 256-slot file so
@@ -206,6 +208,26 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
             idx = idx.wrapping_add(A + B);
             $op = ops.get(idx).unwrap_or(&FETCH_FAULT);
             continue;
+        }};
+    }
+
+    // A branch tail (`fuse::BRANCH_TAIL`): a packed pure pair (forwarding or not), then the
+    // `bne` that ends the block, read from its own slot; then the next block.
+    macro_rules! fused_bne {
+        ($block:lifetime, $op:ident, $k1:ident, $k2:ident, $fwd:literal) => {{
+            const A: usize = Kind::$k1.halfwords();
+            const B: usize = Kind::$k2.halfwords();
+            let at = idx.wrapping_add(A);
+            let v = pure_value(x, &$op.first_half(), Kind::$k1, code.pc_of(idx));
+            if $fwd {
+                pure_from(x, &$op.second_half(), Kind::$k2, code.pc_of(at), v);
+            } else {
+                pure(x, &$op.second_half(), Kind::$k2, code.pc_of(at));
+            }
+            idx = idx.wrapping_add(A + B);
+            let br = ops.get(idx).unwrap_or(&FETCH_FAULT);
+            idx = branch!(br, r!(br.rs1) != r!(br.rs2), 2);
+            continue $block;
         }};
     }
 
@@ -600,6 +622,12 @@ pub fn run(cpu: &mut Cpu, mem: &mut Memory<'_>, code: &Code, fuel: &mut u64) -> 
                 Kind::AddiCMvFwd => fused_fwd!(op, Addi, CMv),
                 Kind::CMvCAddiFwd => fused_fwd!(op, CMv, CAddi),
                 Kind::CAddCAddiFwd => fused_fwd!(op, CAdd, CAddi),
+                Kind::CAddiCOrBne => fused_bne!('block, op, CAddi, COr, false),
+                Kind::CAddiCOrFwdBne => fused_bne!('block, op, CAddi, COr, true),
+                Kind::CAddCAddBne => fused_bne!('block, op, CAdd, CAdd, false),
+                Kind::CAddCAddFwdBne => fused_bne!('block, op, CAdd, CAdd, true),
+                Kind::CAddiCAddBne => fused_bne!('block, op, CAddi, CAdd, false),
+                Kind::CAddiCAddFwdBne => fused_bne!('block, op, CAddi, CAdd, true),
                 Kind::XorCAdd => fused!(op, Xor, CAdd),
                 Kind::CSlliSrli => fused!(op, CSlli, Srli),
                 Kind::CAddiCOr => fused!(op, CAddi, COr),

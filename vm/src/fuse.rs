@@ -2,7 +2,8 @@
 //!
 //! [`FUSED`] lists the pairs: `(first, second, fused kind)`; [`FORWARD`] the forwarding twins
 //! of the pure pairs, whose second half takes the first half's result without a round trip
-//! through the register file. [`fuse_at`] rewrites a decoded op table slot by slot, at load
+//! through the register file; [`BRANCH_TAIL`] the pairs that also run the `bne` after them.
+//! [`fuse_at`] rewrites a decoded op table slot by slot, at load
 //! ([`crate::code::Code::build`] calls it while linking blocks); [`Op::pack`] stores both halves of a pure
 //! pair in one op, read back by [`Op::first_half`] and [`Op::second_half`]. The interpreter's
 //! fused arms are in [`crate::exec`]; the halves' semantics in [`crate::alu`]. Nothing here
@@ -85,6 +86,23 @@ pub const FORWARD: [(Kind, Kind); 26] = [
     (Kind::AddiCMv, Kind::AddiCMvFwd),
     (Kind::CMvCAddi, Kind::CMvCAddiFwd),
     (Kind::CAddCAddi, Kind::CAddCAddiFwd),
+];
+
+/// Branch tails: `(pair, tail)`. A packed pure pair of kind `pair` followed in its block by a
+/// `bne` (which then ends the block) gets the kind `tail`, whose arm runs the pair and the
+/// branch in one dispatch, reading the branch from its own slot (which keeps its own decode,
+/// so a jump to it, or to the pair's second half, runs the rest alone). The pairs are the
+/// ones gcc puts right before a loop-closing `bne`: the counter step and one more op
+/// scheduled between it and the branch (`count`: `c.addi`, `c.or`; `fib`: `c.addi`,
+/// `c.add`), or the last two of a sum (`muldiv`: `c.add`, `c.add`). Nothing in the group can
+/// trap; a taken branch to no code traps at the next block entry, as after a lone `bne`.
+pub const BRANCH_TAIL: [(Kind, Kind); 6] = [
+    (Kind::CAddiCOr, Kind::CAddiCOrBne),
+    (Kind::CAddiCOrFwd, Kind::CAddiCOrFwdBne),
+    (Kind::CAddCAdd, Kind::CAddCAddBne),
+    (Kind::CAddCAddFwd, Kind::CAddCAddFwdBne),
+    (Kind::CAddiCAdd, Kind::CAddiCAddBne),
+    (Kind::CAddiCAddFwd, Kind::CAddiCAddFwdBne),
 ];
 
 impl Kind {
@@ -237,6 +255,12 @@ static PACKED: [bool; 256] = {
         t[twin as usize] = t[f as usize];
         i += 1;
     }
+    let mut i = 0;
+    while i < BRANCH_TAIL.len() {
+        let (pair, tail) = BRANCH_TAIL[i];
+        t[tail as usize] = t[pair as usize];
+        i += 1;
+    }
     t
 };
 
@@ -267,6 +291,12 @@ static FIRST: [Option<Kind>; 256] = {
     while i < FORWARD.len() {
         let (f, twin) = FORWARD[i];
         t[twin as usize] = t[f as usize];
+        i += 1;
+    }
+    let mut i = 0;
+    while i < BRANCH_TAIL.len() {
+        let (pair, tail) = BRANCH_TAIL[i];
+        t[tail as usize] = t[pair as usize];
         i += 1;
     }
     t
@@ -353,8 +383,21 @@ pub fn fuse_at(ops: &mut [Op], i: usize) {
     } else {
         Op { kind, ..first }
     };
+    let fused = branch_tail(ops, j.saturating_add(next.kind.halfwords()), fused);
     if let Some(slot) = ops.get_mut(i) {
         *slot = fused;
+    }
+}
+
+/// `fused` with its branch-tail kind ([`BRANCH_TAIL`]) if the op at `k` (right after the pair)
+/// is a `bne`.
+fn branch_tail(ops: &[Op], k: usize, fused: Op) -> Op {
+    let Some(&(_, tail)) = BRANCH_TAIL.iter().find(|(pair, _)| *pair == fused.kind) else {
+        return fused;
+    };
+    match ops.get(k) {
+        Some(br) if br.kind == Kind::Bne => Op { kind: tail, ..fused },
+        _ => fused,
     }
 }
 

@@ -316,6 +316,18 @@ pub enum Kind {
     CMvCAddi,
     /// Fused `CAdd` then `CAddi` (see [`crate::fuse::FUSED`]).
     CAddCAddi,
+    /// `CAddiCOr` followed by `Bne`, all three in one dispatch ([`crate::fuse::BRANCH_TAIL`]).
+    CAddiCOrBne,
+    /// `CAddiCOrFwd` followed by `Bne`, all three in one dispatch ([`crate::fuse::BRANCH_TAIL`]).
+    CAddiCOrFwdBne,
+    /// `CAddCAdd` followed by `Bne`, all three in one dispatch ([`crate::fuse::BRANCH_TAIL`]).
+    CAddCAddBne,
+    /// `CAddCAddFwd` followed by `Bne`, all three in one dispatch ([`crate::fuse::BRANCH_TAIL`]).
+    CAddCAddFwdBne,
+    /// `CAddiCAdd` followed by `Bne`, all three in one dispatch ([`crate::fuse::BRANCH_TAIL`]).
+    CAddiCAddBne,
+    /// `CAddiCAddFwd` followed by `Bne`, all three in one dispatch ([`crate::fuse::BRANCH_TAIL`]).
+    CAddiCAddFwdBne,
 }
 
 impl Kind {

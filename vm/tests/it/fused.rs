@@ -5,15 +5,18 @@
 //! across), and retire exactly one instruction per instruction; a jump into the second half of
 //! a pair runs that half alone; fuel, traps (in either half) and block cuts see both halves as
 //! two instructions. Streams often read the previous instruction's destination, so the
-//! forwarding twins (`fuse::FORWARD`) are exercised as much as the plain pairs.
+//! forwarding twins (`fuse::FORWARD`) are exercised as much as the plain pairs. Branch tails
+//! (`fuse::BRANCH_TAIL`: a pair and the `bne` after it in one dispatch) are checked the same
+//! way: against the same ops fence-separated, entered in the middle, with fuel around the
+//! group, with a trap at the branch target, and in the `count` kernel's loop.
 
 use proptest::prelude::*;
 use shardbox_vm::code::{Code, ExecRange};
-use shardbox_vm::fuse::{FORWARD, FUSED};
+use shardbox_vm::fuse::{BRANCH_TAIL, FORWARD, FUSED};
 use shardbox_vm::op::Kind;
 use shardbox_vm::{Outcome, TrapKind};
 
-use crate::asm::{self, DATA, DATA_BYTES, EBREAK, addi, i, j, r, s, u};
+use crate::asm::{self, DATA, DATA_BYTES, EBREAK, addi, b, i, j, r, s, u};
 
 const FENCE: u32 = 0x0000_000f;
 
@@ -110,7 +113,40 @@ fn code(text: &[u8]) -> Code {
 }
 
 fn is_fused(kind: Kind) -> bool {
-    FUSED.iter().any(|&(_, _, f)| f == kind) || FORWARD.iter().any(|&(_, t)| t == kind)
+    FUSED.iter().any(|&(_, _, f)| f == kind)
+        || FORWARD.iter().any(|&(_, t)| t == kind)
+        || BRANCH_TAIL.iter().any(|&(_, t)| t == kind)
+}
+
+/// `c.addi rd, imm` (any rd, x0 included).
+fn c_addi(rd: u32, imm: u16) -> [u8; 2] {
+    (0x0001 | ((imm >> 5) & 1) << 12 | (rd as u16) << 7 | (imm & 31) << 2).to_le_bytes()
+}
+
+/// `c.or rd', rs2'` (`x8 + rd`, `x8 + rs2`).
+fn c_or(rd: u32, rs2: u32) -> [u8; 2] {
+    ((0x8c41 | (rd % 8) << 7 | (rs2 % 8) << 2) as u16).to_le_bytes()
+}
+
+/// `bne rs1, rs2, off`.
+fn bne(rs1: u32, rs2: u32, off: i32) -> [u8; 4] {
+    b(off, rs2, rs1, 1).to_le_bytes()
+}
+
+/// The `count` kernel's loop (`vm/guest/tests/kernels.c`, as gcc emits it): xor a2,a4,a5;
+/// c.add a3,a2; c.slli a5,1; srli a2,a3,63; c.addi a4,1; c.or a5,a2; bne a0,a4,loop; ebreak.
+fn count_loop() -> Vec<u8> {
+    [
+        r(0, 15, 14, 4, 12, 0x33).to_le_bytes().to_vec(),
+        0x96b2u16.to_le_bytes().to_vec(),
+        0x0786u16.to_le_bytes().to_vec(),
+        i(63, 13, 5, 12, 0x13).to_le_bytes().to_vec(),
+        c_addi(14, 1).to_vec(),
+        c_or(7, 4).to_vec(),
+        bne(10, 14, -16).to_vec(),
+        EBREAK.to_le_bytes().to_vec(),
+    ]
+    .concat()
 }
 
 fn stream() -> impl Strategy<Value = Vec<[u32; 4]>> {
@@ -158,6 +194,156 @@ proptest! {
         prop_assert_eq!(ret_f, n);
         prop_assert_eq!(ret_a, 2 * n);
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// `c.addi`/`c.add`, then `c.or`/`c.add`, then `bne +8; addi a0,a0,1; ebreak`, against
+    /// the same ops with a fence after each (the `bne` then skips its fence, the `addi` and
+    /// its fence): every pair shape of `fuse::BRANCH_TAIL` and one that is no pair, any
+    /// registers (`x0` included), the second op often reading the first's result (the
+    /// forwarding twins), the `bne` often reading the pair's results or one register twice.
+    #[test]
+    fn branch_tails_match_the_same_ops_run_apart(
+        picks in any::<[u32; 8]>(),
+        imm in 0u16..64,
+        x in prop::array::uniform32(any::<u64>()),
+    ) {
+        let [p, a, o1, o2, b1, b2, s1, s2] = picks;
+        let nz = |v: u32| if v.is_multiple_of(32) { 1 } else { v % 32 };
+        let c_add = |rd: u32, rs2: u32| ((0x9002 | rd << 7 | rs2 << 2) as u16).to_le_bytes();
+        // First: c.addi rd, imm or c.add rd, rs2 (rd often one the second op reads).
+        let rd = match p & 3 {
+            0 => 8 + o1 % 8,
+            1 => 8 + o2 % 8,
+            _ => a % 32,
+        };
+        let first_add = p & 4 != 0;
+        let first = if first_add { c_add(rd, nz(s1)) } else { c_addi(rd, imm) };
+        let first_real = rd != 0 && (first_add || imm != 0);
+        // Second: c.or rd', rs2' or c.add rd, rs2 (reading the first's result when rd is).
+        let second_add = p & 8 != 0;
+        let (second, reads) = if second_add {
+            let (d, t) = if p & 16 != 0 { (rd.max(1), nz(s2)) } else { (nz(s2), nz(o1)) };
+            (c_add(d, t), [d, t])
+        } else {
+            (c_or(o1, o2), [8 + o1 % 8, 8 + o2 % 8])
+        };
+        let b1 = if p & 32 != 0 { reads[0] } else { b1 % 32 };
+        let b2 = match (p >> 6) & 3 {
+            0 => b1,
+            1 => rd,
+            _ => b2 % 32,
+        };
+        let br = |off| bne(b1, b2, off);
+        let tail = addi(10, 10, 1).to_le_bytes();
+        let (fence, ebreak) = (FENCE.to_le_bytes(), EBREAK.to_le_bytes());
+        let fused = [&first[..], &second, &br(8), &tail, &ebreak].concat();
+        let apart =
+            [&first[..], &fence, &second, &fence, &br(16), &fence, &tail, &fence, &ebreak].concat();
+        let kind = code(&fused).ops()[0].kind;
+        if first_real {
+            // c.or and c.add are commutative: either operand may be the forwarded one.
+            let fwd = reads.contains(&rd);
+            let want = match (first_add, second_add, fwd) {
+                (false, false, false) => Some(Kind::CAddiCOrBne),
+                (false, false, true) => Some(Kind::CAddiCOrFwdBne),
+                (false, true, false) => Some(Kind::CAddiCAddBne),
+                (false, true, true) => Some(Kind::CAddiCAddFwdBne),
+                (true, true, false) => Some(Kind::CAddCAddBne),
+                (true, true, true) => Some(Kind::CAddCAddFwdBne),
+                (true, false, _) => None,
+            };
+            match want {
+                Some(want) => prop_assert_eq!(kind, want),
+                None => prop_assert_eq!(kind, Kind::CAdd, "c.add + c.or is no pair"),
+            }
+        }
+        prop_assert!(!code(&apart).ops().iter().any(|op| is_fused(op.kind)));
+        let (out_f, regs_f, ret_f) = run(&fused, &x, 100);
+        let (out_a, regs_a, ret_a) = run(&apart, &x, 100);
+        prop_assert_eq!(out_f, Outcome::Trap { kind: TrapKind::Breakpoint, pc: asm::TEXT + 12 });
+        prop_assert_eq!(out_a, Outcome::Trap { kind: TrapKind::Breakpoint, pc: asm::TEXT + 28 });
+        prop_assert_eq!(regs_f, regs_a);
+        prop_assert_eq!(regs_f[0], 0);
+        prop_assert!(matches!((ret_f, ret_a), (3, 5) | (4, 8)), "{} {}", ret_f, ret_a);
+        if b1 == b2 {
+            prop_assert_eq!((ret_f, ret_a), (4, 8), "bne x, x is never taken");
+        }
+    }
+}
+
+#[test]
+fn the_count_loop_closes_in_one_dispatch_per_pair() {
+    let text = count_loop();
+    let c = code(&text);
+    let kinds: Vec<Kind> = c.ops().iter().take(10).map(|op| op.kind).collect();
+    assert_eq!((kinds[0], kinds[3]), (Kind::XorCAddFwd, Kind::CSlliSrli));
+    assert_eq!(kinds[6], Kind::CAddiCOrBne, "c.addi, c.or and bne in one dispatch");
+    assert_eq!((kinds[7], kinds[8]), (Kind::COr, Kind::Bne), "both keep their own decode");
+    let n = 37u64;
+    let (mut xv, mut yv) = (0u64, 1u64);
+    for k in 0..n {
+        xv = xv.wrapping_add(yv ^ k);
+        yv = (yv << 1) | (xv >> 63);
+    }
+    let mut x = [0u64; 32];
+    (x[10], x[13], x[14], x[15]) = (n, 0, 0, 1);
+    let end = asm::TEXT + 20;
+    let (out, regs, retired) = run(&text, &x, 7 * n + 1);
+    assert_eq!(out, Outcome::Trap { kind: TrapKind::Breakpoint, pc: end });
+    assert_eq!((regs[13], regs[15], regs[14], retired), (xv, yv, n, 7 * n));
+    // Fuel: the loop body is one block of seven, charged at each turn's entry.
+    let (out, regs, retired) = run(&text, &x, 7 * n);
+    assert_eq!(out, Outcome::OutOfFuel { pc: end });
+    assert_eq!((regs[14], retired), (n, 7 * n));
+    let (out, regs, retired) = run(&text, &x, 7 * n - 1);
+    assert_eq!(out, Outcome::OutOfFuel { pc: asm::TEXT });
+    assert_eq!((regs[14], retired), (n - 1, 7 * (n - 1)));
+}
+
+#[test]
+fn a_jump_into_a_branch_tail_runs_the_rest_alone() {
+    // j <to>; c.addi a4,1; c.or a5,a2; bne a0,a4,+8; addi a1,a1,1; ebreak.
+    let body = [&c_addi(14, 1)[..], &c_or(7, 4), &bne(10, 14, 8), &addi(11, 11, 1).to_le_bytes()];
+    let ebreak = EBREAK.to_le_bytes();
+    let mut x = [0u64; 32];
+    (x[12], x[15]) = (6, 1);
+    // Entered at the c.addi: all three run, the branch is taken past the addi.
+    let text = [&body.concat()[..], &ebreak].concat();
+    assert_eq!(code(&text).ops()[0].kind, Kind::CAddiCOrBne);
+    let (out, regs, retired) = run(&text, &x, 100);
+    assert_eq!(out, Outcome::Trap { kind: TrapKind::Breakpoint, pc: asm::TEXT + 12 });
+    assert_eq!((regs[14], regs[15], regs[11], retired), (1, 7, 0, 3));
+    // Jumped to the c.or: a4 stays 0, so the bne falls through to the addi.
+    let text = [&j(6, 0).to_le_bytes()[..], &body.concat(), &ebreak].concat();
+    assert_eq!(code(&text).ops()[2].kind, Kind::CAddiCOrBne);
+    let (out, regs, retired) = run(&text, &x, 100);
+    assert_eq!(out, Outcome::Trap { kind: TrapKind::Breakpoint, pc: asm::TEXT + 16 });
+    assert_eq!((regs[14], regs[15], regs[11], retired), (0, 7, 1, 4));
+    // Jumped to the bne: only it and the addi run.
+    let text = [&j(8, 0).to_le_bytes()[..], &body.concat(), &ebreak].concat();
+    let (out, regs, retired) = run(&text, &x, 100);
+    assert_eq!(out, Outcome::Trap { kind: TrapKind::Breakpoint, pc: asm::TEXT + 16 });
+    assert_eq!((regs[14], regs[15], regs[11], retired), (0, 1, 1, 3));
+}
+
+#[test]
+fn a_branch_tail_to_no_code_traps_at_the_target_with_all_three_retired() {
+    // c.addi a4,1; c.or a5,a2; bne a0,a4,+0x800: taken to an address with no code.
+    let text =
+        [&c_addi(14, 1)[..], &c_or(7, 4), &bne(10, 14, 0x800), &EBREAK.to_le_bytes()].concat();
+    assert_eq!(code(&text).ops()[0].kind, Kind::CAddiCOrBne);
+    let mut x = [0u64; 32];
+    (x[12], x[15]) = (6, 1);
+    let (out, regs, retired) = run(&text, &x, 100);
+    assert_eq!(out, Outcome::Trap { kind: TrapKind::FetchFault, pc: asm::TEXT + 4 + 0x800 });
+    assert_eq!((regs[14], regs[15], retired), (1, 7, 3));
+    // Fuel one short of the group's block: nothing runs.
+    let (out, regs, retired) = run(&text, &x, 2);
+    assert_eq!(out, Outcome::OutOfFuel { pc: asm::TEXT });
+    assert_eq!((regs[14], regs[15], retired), (0, 1, 0));
 }
 
 #[test]
