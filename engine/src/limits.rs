@@ -76,6 +76,17 @@ pub const TIMER_SLACK: Duration = Duration::from_millis(5);
 /// not finish inline is noticed when nothing else happens. Longer than a scheduler tick
 /// (1–10 ms) so its timer costs no clock-event reprogramming on a busy CPU.
 pub const INLINE_WAIT_BOUND: Duration = Duration::from_millis(10);
+/// Completions a busy shard waits for at once (`Ring::batch_next_wait`): it sleeps until
+/// this many requests have arrived (or `INLINE_WAIT_BOUND` has passed) instead of waking
+/// per request.
+pub const WAIT_BATCH_COMPLETIONS: u32 = 8;
+/// A shard batches its next wait only after a loop turn that handled at least this many
+/// completions (about one recv and one send per request): a load where that many requests
+/// come back per turn, not a light one where waiting for several would only add latency.
+pub const WAIT_BATCH_AFTER_COMPLETIONS: usize = 16;
+/// Loop turns a shard waits unbatched after a batched wait came back short (it hit the
+/// bound: the load dropped), so a drop costs one bounded stall, not one per turn.
+pub const WAIT_BATCH_BACKOFF_TURNS: u32 = 1024;
 /// Largest send a shard expects to finish inline (`Ring::expect_inline`): far below a
 /// socket's send buffer, so it goes out at once unless the peer stopped reading.
 pub const INLINE_SEND_BYTES_MAX: usize = 64 * 1024;
@@ -150,6 +161,8 @@ const _: () = assert!(HEADERS_FAST_STORAGE <= HEADERS_STORAGE);
 const _: () = assert!(SHARD_SLICE_MIN.as_nanos() < SHARD_SLICE_MAX.as_nanos());
 const _: () = assert!(INLINE_WAIT_BOUND.as_nanos() * 100 <= WRITE_TIMEOUT_DEFAULT.as_nanos());
 const _: () = assert!(INLINE_SEND_BYTES_MAX <= CONN_OUTPUT_BYTES_MAX);
+const _: () = assert!(WAIT_BATCH_COMPLETIONS as usize <= WAIT_BATCH_AFTER_COMPLETIONS);
+const _: () = assert!((WAIT_BATCH_COMPLETIONS as usize) < DRAIN_BATCH_MAX);
 
 /// Default number of judge jobs (`/run`, `/file` uploads and downloads) waiting for a worker;
 /// beyond it `/run` answers 503 "worker queue is full" (go-judge's queue holds 512).

@@ -24,16 +24,15 @@
 mod buf_ring;
 mod op;
 mod teardown;
+mod wait;
 
 use std::io;
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::rc::Rc;
 
-use io_uring::types::{Fd, SubmitArgs, Timespec};
-use io_uring::{EnterFlags, IoUring, cqueue, opcode, squeue};
-
-use crate::limits;
+use io_uring::types::Fd;
+use io_uring::{IoUring, cqueue, opcode, squeue};
 
 pub use buf_ring::{BufRing, BufRingError, ProvidedBuf};
 pub use op::{Completion, Expiry, OpKey, OpKind, errno};
@@ -103,6 +102,10 @@ pub struct Ring {
     /// Ops queued since the last enter that the caller expects to complete during that enter
     /// ([`Ring::expect_inline`]); the next waiting enter does not count their completions.
     inline_expected: u32,
+    /// Completions the next waiting enter asks for at least ([`Ring::batch_next_wait`]).
+    wait_batch: u32,
+    /// Whether the last batched wait returned with fewer completions than it asked for.
+    batch_short: bool,
 }
 
 /// What a ring has done since it was built: how often it entered the kernel, how often it may
@@ -158,6 +161,8 @@ impl Ring {
             in_flight: 0,
             stats: RingStats::default(),
             inline_expected: 0,
+            wait_batch: 0,
+            batch_short: false,
         })
     }
 
@@ -438,78 +443,6 @@ impl Ring {
         let how = rustix::net::Shutdown::Write as i32;
         self.enqueue(key, opcode::Shutdown::new(Fd(raw), how).build())?;
         Ok(key)
-    }
-
-    /// Declares that the op just pushed (a small send on a socket that has room: it completes
-    /// while its SQE is submitted, before the kernel starts waiting) is expected to complete
-    /// during the next enter. The next [`Ring::submit_and_wait`] with `want > 0` then waits
-    /// for `want` completions *besides* it, so queuing a response and sleeping until the next
-    /// request take one `io_uring_enter`, not two (the first returning at once because the
-    /// send had completed). In case the op does not complete inline after all (a full socket
-    /// buffer), that wait is bounded by [`limits::INLINE_WAIT_BOUND`](crate::limits::INLINE_WAIT_BOUND):
-    /// its completion is then seen at the latest that much later.
-    pub fn expect_inline(&mut self) {
-        self.inline_expected = self.inline_expected.saturating_add(1);
-    }
-
-    /// Submits queued SQEs and waits until at least `want` completions are ready, not
-    /// counting those of ops declared with [`Ring::expect_inline`] since the last enter (the
-    /// wait is then bounded, see there). An interrupted or timed-out wait, or a kernel busy
-    /// flushing overflowed completions, returns `Ok(0)`: the caller drains and calls again.
-    ///
-    /// Every enter carries `IORING_ENTER_GETEVENTS`, also with `want == 0`: under
-    /// `DEFER_TASKRUN` a completion that became ready while its op was parked (a recv whose
-    /// data arrived, an accept) is posted only by an enter that runs the ring's task work, so
-    /// a plain submit would leave it invisible for as long as the caller keeps not waiting
-    /// (a shard busy with tasks). With `want == 0`, nothing queued, no task work pending
-    /// (`IORING_SQ_TASKRUN`) and no overflow, there is nothing for the kernel to do and no
-    /// syscall is made.
-    pub fn submit_and_wait(&mut self, want: usize) -> io::Result<usize> {
-        let (queued, taskrun, overflow) = {
-            let sq = self.uring.submission();
-            (sq.len(), sq.taskrun(), sq.cq_overflow())
-        };
-        if want == 0 && queued == 0 && !taskrun && !overflow {
-            return Ok(0);
-        }
-        self.stats.enters += 1;
-        if want > 0 && !taskrun && self.uring.completion().is_empty() {
-            self.stats.sleeps += 1;
-        }
-        let to_submit = u32::try_from(queued).unwrap_or(u32::MAX);
-        let mut min_complete = u32::try_from(want).unwrap_or(u32::MAX);
-        let inline = std::mem::take(&mut self.inline_expected);
-        // Count the inline completions only when the kernel's count starts from an empty CQ
-        // with no task work pending (then every completion it sees comes from this enter);
-        // otherwise there is work to pick up anyway and a plain wait returns at once.
-        let counted = want > 0 && inline > 0 && !taskrun && !overflow && queued > 0;
-        let counted = counted && self.uring.completion().is_empty();
-        let entered = if counted {
-            min_complete = min_complete.saturating_add(inline);
-            // Relative timeout: longer than a scheduler tick, so on a busy CPU its timer is
-            // never the earliest one and arming it costs no clock-event reprogramming (a
-            // shorter one cost ≈ 3 µs per wait on the benchmark VM).
-            let bound = Timespec::from(limits::INLINE_WAIT_BOUND);
-            let args = SubmitArgs::new().timespec(&bound);
-            let flags = (EnterFlags::GETEVENTS | EnterFlags::EXT_ARG).bits();
-            // SAFETY: `args` is a valid `io_uring_getevents_arg` (`SubmitArgs` is
-            // `repr(transparent)` over it, and `enter` passes its size) pointing at `bound`, and
-            // both live on this stack frame until the syscall returns; the SQEs are as below.
-            unsafe { self.uring.submitter().enter(to_submit, min_complete, flags, Some(&args)) }
-        } else {
-            let flags = EnterFlags::GETEVENTS.bits();
-            // SAFETY: a plain enter with no extended argument (`None`): it reads only the rings
-            // this IoUring mapped, and every SQE queued in them points at memory owned by an op
-            // slot or `self.bufs` (see `enqueue`).
-            unsafe { self.uring.submitter().enter::<()>(to_submit, min_complete, flags, None) }
-        };
-        match entered {
-            Ok(submitted) => Ok(submitted),
-            Err(error) => match error.raw_os_error() {
-                Some(errno::EINTR | errno::EBUSY | errno::EAGAIN | errno::ETIME) => Ok(0),
-                _ => Err(error),
-            },
-        }
     }
 
     /// Submits queued SQEs without waiting, and posts completions that are ready (runs the

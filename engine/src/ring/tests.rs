@@ -330,3 +330,56 @@ fn a_send_expected_inline_that_blocks_cannot_hold_the_wait() {
     assert!(outcome.is_ok(), "the wait is still asleep after 60 s: the bound does not hold");
     worker.join().expect("worker assertions");
 }
+
+#[test]
+fn a_batched_wait_returns_once_for_several_completions() {
+    // Three reads parked on three sockets; another thread writes to all three. (Not ring
+    // timeouts: a firing timeout ends any wait early, by design of io_uring.)
+    let mut ring = small_ring(8, 4);
+    let mut peers = Vec::new();
+    for tag in 1..=3 {
+        let (fd, peer) = pair();
+        ring.push_read(&fd, Vec::with_capacity(8), tag).map_err(|(e, _)| e).expect("push");
+        peers.push((fd, peer));
+    }
+    ring.submit().expect("submit");
+    let writers: Vec<UnixStream> =
+        peers.iter().map(|(_, peer)| peer.try_clone().expect("clone")).collect();
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1));
+        for mut peer in writers {
+            peer.write_all(b"x").expect("write");
+        }
+    });
+    ring.batch_next_wait(3);
+    let enters_before = ring.stats().enters;
+    ring.submit_and_wait(1).expect("enter");
+    assert_eq!(ring.stats().enters, enters_before + 1);
+    let mut done = Vec::new();
+    ring.drain(&mut done);
+    writer.join().expect("writer");
+    let mut tags: Vec<u64> = done.iter().map(|c| c.tag).collect();
+    tags.sort_unstable();
+    assert_eq!(tags, [1, 2, 3], "one wake-up for the three reads, not one for the first");
+    assert!(!ring.take_batch_short());
+}
+
+#[test]
+fn a_batched_wait_is_bounded_and_reports_coming_back_short() {
+    let mut ring = small_ring(8, 4);
+    ring.push_nop(1).expect("push");
+    ring.batch_next_wait(4);
+    ring.submit_and_wait(1).expect("enter");
+    let mut done = Vec::new();
+    ring.drain(&mut done);
+    assert_eq!(done.len(), 1, "the bound ends the wait with the one completion there is");
+    assert!(ring.take_batch_short(), "the caller learns the batch did not fill");
+    assert!(!ring.take_batch_short(), "the flag clears once read");
+    // The batch applies to one wait only: the next one returns with a single completion.
+    ring.push_nop(2).expect("push");
+    ring.submit_and_wait(1).expect("enter");
+    done.clear();
+    ring.drain(&mut done);
+    assert_eq!(done.len(), 1);
+    assert!(!ring.take_batch_short());
+}

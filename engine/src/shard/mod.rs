@@ -238,17 +238,32 @@ impl Shard {
         }
         let mut completions = Vec::with_capacity(limits::DRAIN_BATCH_MAX);
         let mut turns = 0u64;
+        // Completions the last turn handled, and turns left before batching waits again.
+        let mut handled = 0usize;
+        let mut batch_backoff = 0u32;
         loop {
             let busy = self.reactor.has_ready() || !self.deliveries.borrow().is_empty();
             let wait = usize::from(!busy);
-            let entered = self.reactor.ring.borrow_mut().submit_and_wait(wait);
+            let mut ring = self.reactor.ring.borrow_mut();
+            // A busy shard sleeps until several requests are in (bounded), not per request.
+            batch_backoff = batch_backoff.saturating_sub(1);
+            if handled >= limits::WAIT_BATCH_AFTER_COMPLETIONS && batch_backoff == 0 {
+                ring.batch_next_wait(limits::WAIT_BATCH_COMPLETIONS);
+            }
+            let entered = ring.submit_and_wait(wait);
+            if ring.take_batch_short() {
+                batch_backoff = limits::WAIT_BATCH_BACKOFF_TURNS;
+            }
+            drop(ring);
             entered.map_err(|source| ShardError::Enter { shard: self.index, source })?;
             turns += 1;
+            handled = 0;
             self.now_ns = sys::monotonic_ns();
             self.refresh_date();
             loop {
                 completions.clear();
                 let moved = self.reactor.ring.borrow_mut().drain(&mut completions);
+                handled += moved;
                 for completion in completions.drain(..) {
                     self.on_completion(completion);
                 }
