@@ -15,7 +15,9 @@
 //!
 //! Nothing here blocks, allocates per request, or takes a lock. Batching comes from the loop
 //! shape: every response produced in one iteration for a connection leaves in one send, and all
-//! sends of the iteration are submitted with the next wait.
+//! sends of the iteration are submitted with the next wait. That wait does not count the small
+//! sends, which complete inline, and after a busy turn it asks for several completions at once
+//! (bounded; see `crate::ring` `wait.rs` and `limits::WAIT_BATCH_COMPLETIONS`).
 //!
 //! Shutdown (SIGTERM/SIGINT on shard 0's signalfd, or a `ShutdownHandle`): stop accepting,
 //! close connections with nothing in flight, let the others finish the request they are in
