@@ -21,7 +21,7 @@ impl Ring {
     /// for `want` completions *besides* it, so queuing a response and sleeping until the next
     /// request take one `io_uring_enter`, not two (the first returning at once because the
     /// send had completed). In case the op does not complete inline after all (a full socket
-    /// buffer), that wait is bounded by [`limits::INLINE_WAIT_BOUND`](crate::limits::INLINE_WAIT_BOUND):
+    /// buffer), that wait is bounded by [`limits::INLINE_WAIT_BOUND`]:
     /// its completion is then seen at the latest that much later.
     pub fn expect_inline(&mut self) {
         self.inline_expected = self.inline_expected.saturating_add(1);
@@ -29,7 +29,7 @@ impl Ring {
 
     /// Makes the next waiting [`Ring::submit_and_wait`] ask for at least `completions`
     /// completions (besides inline ones) instead of `want`, bounded by
-    /// [`limits::INLINE_WAIT_BOUND`](crate::limits::INLINE_WAIT_BOUND): under `DEFER_TASKRUN`
+    /// [`limits::INLINE_WAIT_BOUND`]: under `DEFER_TASKRUN`
     /// the kernel then wakes the thread once for several connections' requests instead of
     /// once per request. Applies only when that wait starts from an empty CQ; a plain wait
     /// otherwise. [`Ring::take_batch_short`] tells whether it timed out.
