@@ -247,9 +247,12 @@ impl Shard {
             let busy = self.reactor.has_ready() || !self.deliveries.borrow().is_empty();
             let wait = usize::from(!busy);
             let mut ring = self.reactor.ring.borrow_mut();
-            // A busy shard sleeps until several requests are in (bounded), not per request.
+            // A busy shard sleeps until several requests are in (bounded), not per request;
+            // not while tasks are alive (a judge run, a deferred reply): their wake-up is one
+            // completion and must not wait for a batch to fill.
             batch_backoff = batch_backoff.saturating_sub(1);
-            if handled >= limits::WAIT_BATCH_AFTER_COMPLETIONS && batch_backoff == 0 {
+            let batching = batch_backoff == 0 && self.reactor.tasks_alive() == 0;
+            if handled >= limits::WAIT_BATCH_AFTER_COMPLETIONS && batching {
                 ring.batch_next_wait(limits::WAIT_BATCH_COMPLETIONS);
             }
             let entered = ring.submit_and_wait(wait);
