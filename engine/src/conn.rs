@@ -1,10 +1,10 @@
 //! Connection slots: the per-connection state the shard's callbacks move along.
 //!
-//! A [`Conn`] is a plain state machine, no future and no waker. Its fields say which ring ops
+//! A `Conn` is a plain state machine, no future and no waker. Its fields say which ring ops
 //! it has in flight (a multishot `recv`, at most one `send`), what is buffered (`inbuf`: bytes of
 //! a request not yet complete; `out`: responses not yet handed to a send; the buffer being sent
-//! sits in the send op's ring slot), where it is in the current request ([`Phase`]), and its two
-//! timer links. [`Conns`] is the fixed-capacity slab of slots (capacity = the per-shard
+//! sits in the send op's ring slot), where it is in the current request (`Phase`), and its two
+//! timer links. `Conns` is the fixed-capacity slab of slots (capacity = the per-shard
 //! connection cap); a slot is reused for the next connection only after every op of the previous
 //! one has completed, so a late completion can never reach the wrong connection (the generation
 //! in each tag double-checks it). Slots keep their buffers across connections, so a busy shard

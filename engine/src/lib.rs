@@ -5,7 +5,7 @@
 //!
 //! - [`ring`]: the ring, its op slots (every op owns its buffer until its CQE) and the
 //!   provided-buffer ring. With [`sys`], the only modules with `unsafe`.
-//! - [`shard`] runs the loop; [`conn`] holds connection state; [`pipeline`] parses requests in
+//! - [`shard`] runs the loop; [`conn`] holds connection state; `pipeline` parses requests in
 //!   place and answers them in order; [`timer`] keeps deadlines in per-class FIFO lists driven by
 //!   one ring timeout.
 //! - [`router`] maps paths to handlers that answer inline or hand off to a task on the

@@ -163,7 +163,7 @@ impl Drop for Op {
     }
 }
 
-/// A [`timeout`] that expired before its future finished.
+/// A [`Handle::timeout`] that expired before its future finished.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("timed out")]
 pub struct Elapsed;

@@ -18,13 +18,13 @@
 //! Blocking work never runs on a shard: a handler hands a job to the [`Workers`] and returns
 //! `Reply::Later` with a future that awaits the job's answer through an
 //! `executor::channel` (the worker wakes the shard's ring through an eventfd). If the client
-//! goes away first, the future is dropped and the run's [`Canceller`] fires, killing its
+//! goes away first, the future is dropped and the run's [`shardbox_sandbox::Canceller`] fires, killing its
 //! programs (go-judge cancels the request context the same way).
 //!
 //! Every library error becomes an HTTP status in one exhaustive match per error type
 //! ([`run::request_error`], [`run::run_error`], [`file::store_error`]); bodies are JSON strings
 //! as go-judge's `AbortWithStatusJSON` writes them. Modules: [`flags`], [`workers`], [`run`],
-//! [`file`].
+//! [`file`](mod@self::file).
 
 pub mod file;
 pub mod flags;
@@ -114,7 +114,7 @@ pub struct Judge {
 impl Judge {
     /// Starts the pool, the store and `parallelism` workers; see the module documentation. A
     /// pool that cannot start on this machine is logged and reported by every run (as go-judge
-    /// does when it cannot create containers) unless [`pool_failure_is_fatal`] says otherwise; a
+    /// does when it cannot create containers) unless `pool_failure_is_fatal` says otherwise; a
     /// store that cannot open stops the server. Running without cgroups (the rlimit fallback) is
     /// logged as a warning and reported in `/config` as `cgroupType` 0.
     pub fn start(args: &JudgeArgs, parallelism: usize) -> Result<Arc<Judge>, JudgeStartError> {

@@ -101,7 +101,7 @@ pub struct BufRing {
 
 impl BufRing {
     /// Maps `count` buffers of `size` bytes for buffer group `group`. Not yet registered: see
-    /// [`BufRing::register`].
+    /// `BufRing::register`.
     pub fn new(count: u32, size: u32, group: u16) -> Result<BufRing, BufRingError> {
         if count == 0 || !count.is_power_of_two() || count > 32_768 {
             return Err(BufRingError::Count { count });
