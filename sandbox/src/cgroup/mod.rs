@@ -13,9 +13,9 @@
 //!   [`Cgroup::usage`] reads them back, [`Cgroup::cpu_ns`] is the cheap read for the CPU timer.
 //!   Programs join it before exec by writing `0` to the fds that [`Cgroup::procs_files`]
 //!   opens (v1 `tasks`, which moves the thread without the global lock `cgroup.procs` takes;
-//!   v2 `cgroup.procs`; the init keeps them), except in v1's `cpu`/`cpuacct`
-//!   hierarchy: there the container's init lives in the cgroup itself ([`Cgroup::adopt`]) and
-//!   programs are born in it. A v1 `cpu` hierarchy mounted apart from `cpuacct` is used only
+//!   v2 `cgroup.procs`; the init keeps them), except in v1's `cpu`/`cpuacct` and `cpuset`
+//!   hierarchies: there the container's init lives in the cgroup itself ([`Cgroup::adopt`])
+//!   and programs are born in it, so a v1 run joins `memory` and `pids` only. A v1 `cpu` hierarchy mounted apart from `cpuacct` is used only
 //!   for CFS rate limits ([`CgroupRoot::new`]): a nested `cpu` cgroup makes every container a
 //!   scheduling group of its own, which cost CPU and latency on every wake-up. Moving a task between `cpu` cgroups makes the scheduler move
 //!   and reschedule it; under load that cost a run milliseconds (measured: writing `0`
@@ -511,8 +511,8 @@ pub struct Cgroup {
     fresh: bool,
     /// Where directories that cannot be removed yet go (also on drop without `remove`).
     graveyard: Graveyard,
-    /// v1: the host pid of the container's init, which lives in the `cpu`/`cpuacct`
-    /// hierarchy's cgroup ([`Cgroup::adopt`]); [`Cgroup::is_empty`] does not count it.
+    /// v1: the host pid of the container's init, which lives in the `cpu`/`cpuacct` and
+    /// `cpuset` hierarchies' cgroups ([`Cgroup::adopt`]); [`Cgroup::is_empty`] does not count it.
     resident: Option<u32>,
     /// The `cpu` controller is in use (v1 hierarchy or v2 `+cpu`): CFS rate limits can be set.
     cpu_limits: bool,
@@ -596,19 +596,29 @@ impl Cgroup {
             && self.dirs.iter().any(|(c, d)| (c == "cpu" || c == "cpuacct") && d == dir)
     }
 
-    /// v1: moves the container's init (host pid `pid`) into this cgroup's `cpu`/`cpuacct`
-    /// hierarchy, so programs are born there instead of moving in on every run (see the module
-    /// doc). Its own CPU time then counts in `cpuacct.usage`: the container subtracts it. The
-    /// init is then not counted by [`Cgroup::is_empty`], and [`Cgroup::procs_files`] leaves
-    /// that hierarchy out. v2 (one hierarchy, where the init would also count against the
-    /// memory and pids limits): nothing.
+    /// Whether `dir` is a v1 hierarchy's directory the container's init lives in once adopted
+    /// ([`Cgroup::adopt`]): `cpu`/`cpuacct` and `cpuset` (which counts and limits nothing the
+    /// init could spend: it only restricts CPUs).
+    fn is_resident_dir(&self, dir: &Path) -> bool {
+        self.is_sched_dir(dir)
+            || (self.version == CgroupVersion::V1
+                && self.dirs.iter().any(|(c, d)| c == "cpuset" && d == dir))
+    }
+
+    /// v1: moves the container's init (host pid `pid`) into this cgroup's `cpu`/`cpuacct` and
+    /// `cpuset` hierarchies, so programs are born there instead of moving in on every run (see
+    /// the module doc). Its own CPU time then counts in `cpuacct.usage`: the container
+    /// subtracts it. A run's `cpuset.cpus` restricts the init too while it lasts (harmless: it
+    /// only forks and waits). The init is then not counted by [`Cgroup::is_empty`], and
+    /// [`Cgroup::procs_files`] leaves those hierarchies out. v2 (one hierarchy, where the init
+    /// would also count against the memory and pids limits): nothing.
     pub fn adopt(&mut self, pid: u32) -> Result<(), CgroupError> {
         if self.version != CgroupVersion::V1 {
             return Ok(());
         }
         let mut done: Vec<&Path> = Vec::new();
         for (_, d) in &self.dirs {
-            if self.is_sched_dir(d) && !done.contains(&d.as_path()) {
+            if self.is_resident_dir(d) && !done.contains(&d.as_path()) {
                 write_file(&d.join("cgroup.procs"), &pid.to_string())?;
                 done.push(d);
             }
@@ -619,12 +629,12 @@ impl Cgroup {
 
     /// Opens every hierarchy's join file for writing (v1 `tasks`, v2 `cgroup.procs`; the init
     /// writes `0` to each in a program's child; the kernel checks the opener's credentials,
-    /// ours), except the one the init already lives in ([`Cgroup::adopt`]).
+    /// ours), except those the init already lives in ([`Cgroup::adopt`]).
     pub fn procs_files(&self) -> Result<Vec<OwnedFd>, CgroupError> {
         let join = Self::files(self.version).join;
         self.dirs
             .iter()
-            .filter(|(_, d)| self.resident.is_none() || !self.is_sched_dir(d))
+            .filter(|(_, d)| self.resident.is_none() || !self.is_resident_dir(d))
             .map(|(_, d)| {
                 let p = d.join(join);
                 OpenOptions::new()
@@ -995,6 +1005,13 @@ mod tests {
         let mut cg = root.create("c0").expect("create");
         let mut init = sleep();
         cg.adopt(init.id()).expect("adopt");
+        let cpuset = cg.dir_of("cpuset").map(Path::to_path_buf);
+        if let Some(dir) = &cpuset {
+            let tasks = std::fs::read_to_string(dir.join("tasks")).expect("tasks");
+            assert_eq!(tasks.trim(), init.id().to_string(), "adopted in cpuset too");
+        } else {
+            eprintln!("no v1 cpuset hierarchy: its part of the test is skipped");
+        }
         for _ in 0..2 * CGROUP_FULL_CHECK_EVERY {
             assert!(cg.is_empty_quick().expect("quick"), "the adopted init does not count");
         }
@@ -1021,6 +1038,15 @@ mod tests {
         assert!(seen, "the periodic full check never ran");
         let _ = in_memory.kill();
         let _ = in_memory.wait();
+        // In `cpuset` beside the init (which lives there too): the full check sees it.
+        if cpuset.is_some() {
+            let mut in_cpuset = sleep();
+            join(&cg, "cpuset", in_cpuset.id());
+            assert!(!cg.is_empty().expect("full"));
+            let _ = in_cpuset.kill();
+            let _ = in_cpuset.wait();
+            assert!(cg.is_empty().expect("full"), "the init alone in cpuset does not count");
+        }
         let _ = init.kill();
         let _ = init.wait();
         cg.remove().expect("remove");

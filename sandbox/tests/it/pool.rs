@@ -1,8 +1,10 @@
 //! The pool's hand-off: a returned container is reset while it waits (the reset is only sent
 //! when it goes back), finished and checked when it is handed out again; one whose check fails
 //! is destroyed, never reused. A v1 `cpu` hierarchy apart from `cpuacct` is used only when CFS
-//! rate limits are enabled.
+//! rate limits are enabled. On v1 the init lives in the container's `cpuset` cgroup: programs
+//! are born there (no join) and a `cpuset` limit still restricts them.
 
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use libtest_mimic::{Failed, Trial};
@@ -16,6 +18,7 @@ pub fn tests() -> Vec<Trial> {
         Trial::test("pool::a_returned_container_is_reset_before_reuse", reset_before_reuse),
         Trial::test("pool::a_container_failing_its_reset_is_destroyed", failed_reset),
         Trial::test("pool::the_cpu_hierarchy_is_used_for_rate_limits_only", cpu_hierarchy),
+        Trial::test("pool::programs_are_born_in_the_init_s_cpuset_cgroup", cpuset_residency),
     ]
 }
 
@@ -138,5 +141,69 @@ fn cpu_hierarchy() -> Result<(), Failed> {
     let quota = std::fs::read_to_string(dir.join("cpu.cfs_quota_us"))?;
     check(quota.trim() == "30000", || format!("cpu.cfs_quota_us {quota:?}, want 30000"))?;
     drop(c);
+    Ok(())
+}
+
+/// `Cpus_allowed_list` of `/proc/<pid>/status` (`self` for the caller).
+fn cpus_allowed(pid: &str) -> Result<String, Failed> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:").map(|v| v.trim().to_string()))
+        .ok_or_else(|| format!("no Cpus_allowed_list in /proc/{pid}/status").into())
+}
+
+fn cpuset_residency() -> Result<(), Failed> {
+    let Layout::V1(all) = detect::discover() else {
+        eprintln!("SKIPPED: the init shares the cpuset cgroup only on cgroup v1");
+        return Ok(());
+    };
+    let Some(own) = all.iter().find(|(c, _)| c == "cpuset").map(|(_, d)| d.clone()) else {
+        eprintln!("SKIPPED: no v1 cpuset hierarchy mounted");
+        return Ok(());
+    };
+    let p = small_pool()?;
+    let mut c = p.get()?;
+    let init = c.init_pid().to_string();
+    let cg = c.cgroup().ok_or("the pool runs without cgroups")?;
+    let dir = cg
+        .dirs()
+        .find(|d| d.starts_with(&own) && d.join("cpuset.cpus").exists())
+        .map(std::path::Path::to_path_buf)
+        .ok_or_else(|| format!("no container cgroup under {}", own.display()))?;
+    let procs = std::fs::read_to_string(dir.join("cgroup.procs"))?;
+    check(procs.split_whitespace().eq([init.as_str()]), || {
+        format!("{}: {procs:?}, want only the init {init}", dir.display())
+    })?;
+    // What a program's child writes `0` to: never the cpuset hierarchy.
+    let joins: Vec<std::path::PathBuf> = cg
+        .procs_files()?
+        .iter()
+        .map(|fd| std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())))
+        .collect::<Result<_, _>>()?;
+    check(!joins.is_empty() && joins.iter().all(|j| j.ends_with("tasks")), || {
+        format!("join files {joins:?}")
+    })?;
+    check(!joins.iter().any(|j| j.starts_with(&dir)), || {
+        format!("a program still joins the cpuset cgroup: {joins:?}")
+    })?;
+    // Yet the program is in it: the root of its cgroup namespace (made in the init's cgroups)
+    // is the container's cpuset cgroup, and it reads `/` there, not `/..`.
+    let r = sh(&mut c, "grep :cpuset: /proc/self/cgroup", limits())?;
+    r.exited(0)?;
+    check(r.stdout.trim().ends_with(":cpuset:/"), || format!("program's cpuset cgroup: {r:?}"))?;
+    // A cpuset limit restricts the program, and the init beside it while it lasts; the next run
+    // without one gives both the parent's set back.
+    let all_cpus = cpus_allowed("self")?;
+    let l = shardbox_sandbox::ExecLimits { cpuset: Some("0".into()), ..limits() };
+    let r = sh(&mut c, "grep Cpus_allowed_list /proc/self/status | cut -f2", l)?;
+    check(r.stdout.trim() == "0", || format!("with cpuset 0: {r:?}"))?;
+    check(cpus_allowed(&init)? == "0", || "the init is outside the cpuset cgroup".into())?;
+    let r = sh(&mut c, "grep Cpus_allowed_list /proc/self/status | cut -f2", limits())?;
+    check(r.stdout.trim() == all_cpus, || format!("expected {all_cpus} again: {r:?}"))?;
+    let init_cpus = cpus_allowed(&init)?;
+    check(init_cpus == all_cpus, || format!("the init kept {init_cpus}, want {all_cpus}"))?;
+    drop(c);
+    p.check_invariants();
     Ok(())
 }
