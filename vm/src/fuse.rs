@@ -239,16 +239,11 @@ static PAIR: [[Option<Kind>; 256]; 256] = {
     t
 };
 
-/// `PACKED[kind]`: whether a slot of this kind holds a packed pair ([`Op::pack`]).
+/// Gives each forwarding twin its fused kind's entry, then each branch tail its pair's entry
+/// (a tail's pair may be a twin, hence the order): what a table says of a fused kind holds for
+/// the kinds made from it.
 #[expect(clippy::indexing_slicing, reason = "Kind is repr(u8): every index is below 256")]
-static PACKED: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < FUSED.len() {
-        let (a, b, f) = FUSED[i];
-        t[f as usize] = a.packs() && !a.accesses_memory() && !b.accesses_memory();
-        i += 1;
-    }
+const fn inherit<T: Copy>(mut t: [T; 256]) -> [T; 256] {
     let mut i = 0;
     while i < FORWARD.len() {
         let (f, twin) = FORWARD[i];
@@ -262,6 +257,19 @@ static PACKED: [bool; 256] = {
         i += 1;
     }
     t
+}
+
+/// `PACKED[kind]`: whether a slot of this kind holds a packed pair ([`Op::pack`]).
+#[expect(clippy::indexing_slicing, reason = "Kind is repr(u8): every index is below 256")]
+static PACKED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < FUSED.len() {
+        let (a, b, f) = FUSED[i];
+        t[f as usize] = a.packs() && !a.accesses_memory() && !b.accesses_memory();
+        i += 1;
+    }
+    inherit(t)
 };
 
 /// `TWIN[fused]`: its forwarding twin.
@@ -287,19 +295,7 @@ static FIRST: [Option<Kind>; 256] = {
         t[f as usize] = Some(a);
         i += 1;
     }
-    let mut i = 0;
-    while i < FORWARD.len() {
-        let (f, twin) = FORWARD[i];
-        t[twin as usize] = t[f as usize];
-        i += 1;
-    }
-    let mut i = 0;
-    while i < BRANCH_TAIL.len() {
-        let (pair, tail) = BRANCH_TAIL[i];
-        t[tail as usize] = t[pair as usize];
-        i += 1;
-    }
-    t
+    inherit(t)
 };
 
 // A packed fused op (see `Op::pack`) keeps both halves in one op, so running it reads one op:
