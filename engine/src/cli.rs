@@ -59,8 +59,8 @@ pub struct ServeArgs {
     #[arg(long, env = "ES_PARALLELISM", value_name = "N")]
     pub parallelism: Option<usize>,
 
-    /// Require "Authorization: Bearer TOKEN" on protected routes. /version, /config, /healthz,
-    /// /metrics and /hello stay public.
+    /// Require "Authorization: Bearer TOKEN" on protected routes (/run, /file, /metrics).
+    /// /version, /config, /healthz and /hello stay public.
     #[arg(
         long = "auth-token",
         env = "ES_AUTH_TOKEN",

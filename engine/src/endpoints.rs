@@ -8,8 +8,11 @@
 //! `/file`, and `/version` + `/config` with its flags and `runnerConfig`). `/hello` is the
 //! fixed small body that benchmarks compare against nginx.
 //!
-//! Access: all five routes are public, with or without `-auth-token` (go-judge keeps
-//! `/version` and `/config` public; health checks and scrapers usually carry no token).
+//! Access: `/metrics` needs the `-auth-token` bearer token when one is set, like every go-judge
+//! route behind its auth middleware (go-judge serves its metrics on a separate monitor listener;
+//! shardbox has one listener, so its counters are not left open to whoever can reach the API).
+//! `/version` and `/config` stay public as in go-judge; `/hello` and `/healthz` too, so load
+//! balancers and benchmarks need no token.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -159,7 +162,7 @@ pub fn base_routes(shard: &ShardInfo) -> Router {
     Router::new()
         .get("/hello", Access::Public, static_handler(hello))
         .get("/healthz", Access::Public, static_handler(json(br#"{"status":"ok"}"#.to_vec())))
-        .get("/metrics", Access::Public, metrics)
+        .get("/metrics", Access::Token, metrics)
 }
 
 #[cfg(test)]

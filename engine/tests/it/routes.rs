@@ -143,9 +143,33 @@ fn auth_token_protects_token_routes_only() {
     let allowed = client.read_reply().expect("reply");
     assert_eq!((allowed.status, allowed.text().as_str()), (200, "inside"));
     // Public routes need no token, as in go-judge.
-    for path in ["/version", "/config", "/hello", "/healthz", "/metrics"] {
+    for path in ["/version", "/config", "/hello", "/healthz"] {
         assert_eq!(client.get(path).status, 200, "{path}");
     }
+    server.stop().expect("clean stop");
+}
+
+#[test]
+fn metrics_need_the_token_when_one_is_set() {
+    let mut config = test_config();
+    config.auth_token = Some("s3cret".into());
+    let server = TestServer::start(config);
+    let mut client = server.connect();
+    let denied = client.get("/metrics");
+    assert_eq!(denied.status, 401);
+    assert_eq!(denied.text(), r#"{"error":"unauthorized"}"#);
+    assert!(!denied.text().contains("shardbox_"), "no counters leak in the refusal");
+    client.send(b"GET /metrics HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer wrong\r\n\r\n");
+    assert_eq!(client.read_reply().expect("reply").status, 401);
+    client.send(b"GET /metrics HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer s3cret\r\n\r\n");
+    let allowed = client.read_reply().expect("reply");
+    assert_eq!(allowed.status, 200);
+    assert!(allowed.text().contains("shardbox_http_responses_total{code=\"401\"} 2\n"));
+    server.stop().expect("clean stop");
+
+    // Without a token it stays open: there is nothing to present.
+    let server = TestServer::start(test_config());
+    assert_eq!(server.connect().get("/metrics").status, 200);
     server.stop().expect("clean stop");
 }
 
