@@ -20,13 +20,14 @@
 use std::rc::Rc;
 
 use shardbox_http::{
-    BodyKind, CONTINUE_100, ChunkedDecoder, Header, ParseError, Parsed, Request, ResponseWriter,
-    Version, parse_request,
+    BodyKind, CONTINUE_100, ChunkedDecoder, Header, Method, ParseError, Parsed, Request, Version,
+    parse_request,
 };
 
 use crate::conn::{BodyFraming, Life, Phase};
 use crate::limits::{self, HEADERS_FAST_STORAGE, HEADERS_STORAGE};
-use crate::router::{Access, Exchange, Reply, Response};
+use crate::response::write_json_error;
+use crate::router::{Access, Exchange, Reply};
 use crate::shard::{Delivery, Shard};
 
 /// What parsing one request did.
@@ -61,33 +62,6 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Appends `{"error":"<reason>"}` with `status`, plus an `Allow` header for 405.
-fn write_error(
-    out: &mut Vec<u8>,
-    date: &shardbox_http::DateCache,
-    version: Version,
-    keep_alive: bool,
-    status: u16,
-    reason: &str,
-    allow: Option<&str>,
-) {
-    let mut body = [0u8; 256];
-    let owned;
-    let body: &[u8] = match crate::response::json_error_body(&mut body, reason) {
-        Some(len) => &body[..len],
-        None => {
-            owned = Response::json_error(status, reason).body;
-            &owned
-        }
-    };
-    let mut writer = ResponseWriter::new(out, status, version, date);
-    let _ = writer.header(b"Content-Type", b"application/json");
-    if let Some(allow) = allow {
-        let _ = writer.header(b"Allow", allow.as_bytes());
-    }
-    writer.finish(keep_alive, body);
 }
 
 impl Shard {
@@ -404,7 +378,7 @@ impl Shard {
         }
         self.ensure_out(index);
         let conn = self.conns.get_mut(index);
-        write_error(&mut conn.out, &self.date, version, false, status, reason, None);
+        write_json_error(&mut conn.out, &self.date, version, false, false, status, reason, None);
         conn.linger = true;
         conn.phase = Phase::Idle;
         conn.inbuf.clear();
@@ -461,11 +435,12 @@ impl Shard {
                     None => {
                         let conn = self.conns.get_mut(index);
                         let allow = Some(route.allow());
-                        write_error(
+                        write_json_error(
                             &mut conn.out,
                             &self.date,
                             request.version,
                             keep_alive,
+                            request.method == Method::Head,
                             405,
                             "method not allowed",
                             allow,
@@ -555,7 +530,18 @@ impl Shard {
     ) -> Step {
         self.ensure_out(index);
         let conn = self.conns.get_mut(index);
-        write_error(&mut conn.out, &self.date, request.version, keep_alive, status, reason, allow);
+        let head_only = request.method == Method::Head;
+        let version = request.version;
+        write_json_error(
+            &mut conn.out,
+            &self.date,
+            version,
+            keep_alive,
+            head_only,
+            status,
+            reason,
+            allow,
+        );
         self.metrics.response(status);
         self.queued_response(index, keep_alive);
         if keep_alive { Step::Done(consumed) } else { Step::Discard }
@@ -571,25 +557,5 @@ mod tests {
         assert!(same_bytes(b"Bearer abc", b"Bearer abc"));
         assert!(!same_bytes(b"Bearer abd", b"Bearer abc"));
         assert!(!same_bytes(b"Bearer ab", b"Bearer abc"));
-    }
-
-    #[test]
-    fn error_responses_are_json_with_allow() {
-        let date = shardbox_http::DateCache::new(0);
-        let mut out = Vec::new();
-        write_error(
-            &mut out,
-            &date,
-            Version::Http11,
-            true,
-            405,
-            "method not allowed",
-            Some("GET, HEAD"),
-        );
-        let text = String::from_utf8(out).expect("utf-8");
-        assert!(text.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{text}");
-        assert!(text.contains("\r\nAllow: GET, HEAD\r\n"));
-        assert!(text.contains("\r\nContent-Type: application/json\r\n"));
-        assert!(text.ends_with("\r\n\r\n{\"error\":\"method not allowed\"}"));
     }
 }

@@ -4,7 +4,10 @@
 //!   (`/hello`, `/version`, `/config`). The whole keep-alive HTTP/1.1 rendering is cached and
 //!   rebuilt once per second when the date changes, so answering is one `memcpy`.
 //! - [`write_response`]: writes an owned [`Response`] (from a task) with the writer.
-//! - [`json_error_body`] / [`push_json_error_body`]: the `{"error":"<reason>"}` body, escaped.
+//! - [`write_json_error`]: every `{"error":"<reason>"}` answer the engine writes itself (404,
+//!   405 with its `Allow`, 401, 413, ...), framed for its request. The JSON body and its
+//!   escaping are `shardbox_http`'s ([`ResponseWriter::finish_json_error`]), the one
+//!   implementation; this only adds the engine's extra header and HEAD.
 //!
 //! This module decides nothing about statuses or keep-alive; the shard does.
 
@@ -113,55 +116,35 @@ pub fn write_response(
     }
 }
 
-fn escape(byte: u8) -> Option<&'static [u8]> {
-    Some(match byte {
-        b'"' => b"\\\"",
-        b'\\' => b"\\\\",
-        b'\n' => b"\\n",
-        b'\r' => b"\\r",
-        b'\t' => b"\\t",
-        _ => return None,
-    })
-}
-
-/// Appends `{"error":"<reason>"}` with `reason` escaped as a JSON string.
-pub fn push_json_error_body(out: &mut Vec<u8>, reason: &str) {
-    out.extend_from_slice(br#"{"error":""#);
-    for byte in reason.bytes() {
-        match escape(byte) {
-            Some(escaped) => out.extend_from_slice(escaped),
-            None if byte < 0x20 => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(byte >> 4)]);
-                out.push(HEX[usize::from(byte & 0xf)]);
-            }
-            None => out.push(byte),
-        }
+/// Appends a JSON error response `{"error":"<reason>"}` with `status` to `out`: `Content-Type:
+/// application/json`, then `Allow` if given (a 405), then the body from `shardbox_http`. For a
+/// HEAD request (`head_only`) the head carries the body's length and the body is left out.
+#[expect(clippy::too_many_arguments, reason = "the framing of one response, passed as is")]
+pub fn write_json_error(
+    out: &mut Vec<u8>,
+    date: &DateCache,
+    version: Version,
+    keep_alive: bool,
+    head_only: bool,
+    status: u16,
+    reason: &str,
+    allow: Option<&str>,
+) {
+    let mut writer = ResponseWriter::new(out, status, version, date);
+    if let Err(error) = writer.header(b"Content-Type", b"application/json") {
+        tracing::error!(%error, "the JSON content type is a bad header");
     }
-    out.extend_from_slice(br#""}"#);
-}
-
-/// Writes the error body into `buf` without allocating; `None` if it does not fit.
-pub fn json_error_body(buf: &mut [u8], reason: &str) -> Option<usize> {
-    // Reasons are short constants; control characters never occur in them, but stay correct.
-    let mut at = 0;
-    let mut put = |bytes: &[u8]| -> Option<()> {
-        let end = at + bytes.len();
-        buf.get_mut(at..end)?.copy_from_slice(bytes);
-        at = end;
-        Some(())
-    };
-    put(br#"{"error":""#)?;
-    for byte in reason.bytes() {
-        match escape(byte) {
-            Some(escaped) => put(escaped)?,
-            None if byte < 0x20 => return None,
-            None => put(&[byte])?,
-        }
+    if let Some(allow) = allow
+        && let Err(error) = writer.header(b"Allow", allow.as_bytes())
+    {
+        tracing::error!(%error, allow, "a route's Allow list is a bad header");
     }
-    put(br#""}"#)?;
-    Some(at)
+    if head_only {
+        let len = u64::try_from(shardbox_http::json_error_body_len(reason)).unwrap_or(u64::MAX);
+        writer.finish_head(keep_alive, Some(len));
+    } else {
+        writer.finish_json_error(keep_alive, reason);
+    }
 }
 
 #[cfg(test)]
@@ -169,21 +152,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn json_error_bodies_agree_and_escape() {
-        for reason in ["not found", "quote \" and \\ slash", "tab\there", "ctl\u{1}x"] {
-            let mut owned = Vec::new();
-            push_json_error_body(&mut owned, reason);
-            let mut buf = [0u8; 256];
-            if let Some(len) = json_error_body(&mut buf, reason) {
-                assert_eq!(&buf[..len], &owned[..]);
-            } else {
-                assert!(reason.bytes().any(|b| b < 0x20 && escape(b).is_none()));
-            }
-        }
-        let mut owned = Vec::new();
-        push_json_error_body(&mut owned, "a\"b\u{1}");
-        assert_eq!(owned, br#"{"error":"a\"b\u0001"}"#);
-        assert_eq!(json_error_body(&mut [0u8; 8], "too long for eight"), None);
+    fn json_errors_carry_allow_and_leave_the_body_out_for_head() {
+        let date = DateCache::new(0);
+        let mut out = Vec::new();
+        write_json_error(&mut out, &date, Version::Http11, true, false, 404, "not found", None);
+        let mut http = Vec::new();
+        shardbox_http::write_json_error(&mut http, 404, Version::Http11, &date, true, "not found");
+        assert_eq!(out, http, "the same bytes as the http crate's writer");
+        out.clear();
+        let reason = "method \"x\"";
+        write_json_error(&mut out, &date, Version::Http11, true, false, 405, reason, Some("GET"));
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(text.contains("\r\nContent-Type: application/json\r\nAllow: GET\r\n"), "{text}");
+        assert!(text.ends_with("\r\n\r\n{\"error\":\"method \\\"x\\\"\"}"), "{text}");
+        let mut head = Vec::new();
+        write_json_error(&mut head, &date, Version::Http11, true, true, 405, reason, Some("GET"));
+        let head = String::from_utf8(head).expect("utf-8");
+        assert!(text.starts_with(&head), "HEAD: the same head\n{head}\n{text}");
+        assert!(head.ends_with("Content-Length: 24\r\n\r\n"), "and no body: {head}");
     }
 
     #[test]

@@ -67,10 +67,10 @@ impl Response {
         Response { status, content_type, headers: Vec::new(), body: body.into() }
     }
 
-    /// A JSON error response `{"error":"<reason>"}`.
+    /// A JSON error response `{"error":"<reason>"}` (the body from `shardbox_http`).
     pub fn json_error(status: u16, reason: &str) -> Response {
-        let mut body = Vec::with_capacity(reason.len() + 12);
-        crate::response::push_json_error_body(&mut body, reason);
+        let mut body = Vec::new();
+        shardbox_http::push_json_error_body(&mut body, reason);
         Response::new(status, "application/json", body)
     }
 }
@@ -140,16 +140,20 @@ impl Exchange<'_, '_> {
         }
     }
 
-    /// Writes a JSON error `{"error":"<reason>"}`.
+    /// Writes a JSON error `{"error":"<reason>"}` (`crate::response::write_json_error`).
     pub fn respond_json_error(&mut self, status: u16, reason: &str) {
-        let mut body = [0u8; 256];
-        match crate::response::json_error_body(&mut body, reason) {
-            Some(len) => self.respond(status, b"application/json", &body[..len]),
-            None => {
-                let body = Response::json_error(status, reason).body;
-                self.respond(status, b"application/json", &body);
-            }
-        }
+        assert!(self.status.is_none(), "a handler answered twice");
+        self.status = Some(status);
+        crate::response::write_json_error(
+            self.out,
+            self.date,
+            self.request.version,
+            self.keep_alive,
+            self.head_only,
+            status,
+            reason,
+            None,
+        );
     }
 
     /// Writes a prebuilt static response (see `crate::response::StaticResponse`).

@@ -14,7 +14,9 @@
 //! - [`ChunkedDecoder`] decodes a `Transfer-Encoding: chunked` body incrementally, reporting data
 //!   ranges inside the caller's buffer.
 //! - [`ResponseWriter`] appends a response head (and body) to a caller's `Vec<u8>`, with the
-//!   `Date` line from a [`DateCache`]; [`write_json_error`] writes `{"error":"<reason>"}`.
+//!   `Date` line from a [`DateCache`]; [`write_json_error`] writes `{"error":"<reason>"}` (the
+//!   one JSON error writer of shardbox: [`ResponseWriter::finish_json_error`] and
+//!   [`push_json_error_body`] are its parts, for a head with more headers or an owned body).
 //! - [`Multipart`] iterates the parts of a complete `multipart/form-data` body ([`boundary`]
 //!   reads the boundary from the Content-Type).
 //! - [`percent_decode`] and [`query_param`] help route `/file/{id}` and read query strings.
@@ -59,8 +61,8 @@ pub use multipart::{Multipart, MultipartError, ParamForm, ParamValue, Part, boun
 pub use parse::parse_request;
 pub use request::{BodyKind, Header, Method, Parsed, Request, Version};
 pub use response::{
-    CONTINUE_100, ResponseError, ResponseWriter, status_has_no_content, status_line,
-    write_json_error,
+    CONTINUE_100, ResponseError, ResponseWriter, json_error_body_len, push_json_error_body,
+    status_has_no_content, status_line, write_json_error,
 };
 pub use target::{PercentDecodeError, form_decode, percent_decode, query_pairs, query_param};
 

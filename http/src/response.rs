@@ -181,7 +181,10 @@ impl<'v> ResponseWriter<'v> {
 }
 
 /// Appends a complete response with `Content-Type: application/json` and the body
-/// `{"error":"<reason>"}` (the reason JSON-escaped).
+/// `{"error":"<reason>"}` (the reason JSON-escaped, see [`push_json_error_body`]). To add
+/// headers of your own, or to answer a HEAD request, write the head with a [`ResponseWriter`]
+/// and end it with [`ResponseWriter::finish_json_error`] (or `finish_head` with
+/// [`json_error_body_len`]) instead.
 pub fn write_json_error(
     out: &mut Vec<u8>,
     status: u16,
@@ -192,15 +195,47 @@ pub fn write_json_error(
 ) {
     let w = ResponseWriter::new(out, status, version, date);
     w.out.extend_from_slice(b"Content-Type: application/json\r\n");
-    let escaped_len = reason.bytes().map(json_escaped_len).sum::<usize>();
-    let body_len = escaped_len.saturating_add(br#"{"error":""}"#.len());
-    let out = w.finish_head(keep_alive, Some(u64::try_from(body_len).unwrap_or(u64::MAX)));
-    out.extend_from_slice(br#"{"error":""#);
+    w.finish_json_error(keep_alive, reason);
+}
+
+impl ResponseWriter<'_> {
+    /// Ends the head with the `Content-Length` of `{"error":"<reason>"}` and appends that body
+    /// ([`push_json_error_body`]); the caller has written `Content-Type: application/json` and
+    /// any other header. For 1xx, 204 and 304 neither the length nor the body is written, as
+    /// with [`finish`](Self::finish).
+    pub fn finish_json_error(self, keep_alive: bool, reason: &str) {
+        if status_has_no_content(self.status) {
+            self.finish_head(keep_alive, None);
+            return;
+        }
+        let len = u64::try_from(json_error_body_len(reason)).unwrap_or(u64::MAX);
+        let out = self.finish_head(keep_alive, Some(len));
+        push_json_error_body(out, reason);
+    }
+}
+
+/// The length in bytes of `{"error":"<reason>"}` once `reason` is escaped
+/// ([`push_json_error_body`] appends exactly that many).
+#[must_use]
+pub fn json_error_body_len(reason: &str) -> usize {
+    let escaped_len = reason.bytes().map(json_escaped_len).fold(0usize, usize::saturating_add);
+    escaped_len.saturating_add(JSON_ERROR_OPEN.len() + JSON_ERROR_CLOSE.len())
+}
+
+/// Appends the body `{"error":"<reason>"}` to `out`, with `reason` escaped as a JSON string:
+/// `"`, `\`, LF, CR and TAB as two-character escapes, the other control characters below
+/// 0x20 as `\u00XX`, every other byte as it is (so UTF-8 stays UTF-8).
+pub fn push_json_error_body(out: &mut Vec<u8>, reason: &str) {
+    out.reserve(json_error_body_len(reason));
+    out.extend_from_slice(JSON_ERROR_OPEN);
     for b in reason.bytes() {
         push_json_escaped(out, b);
     }
-    out.extend_from_slice(br#""}"#);
+    out.extend_from_slice(JSON_ERROR_CLOSE);
 }
+
+const JSON_ERROR_OPEN: &[u8] = br#"{"error":""#;
+const JSON_ERROR_CLOSE: &[u8] = br#""}"#;
 
 fn json_escaped_len(b: u8) -> usize {
     match b {
@@ -338,6 +373,60 @@ mod tests {
         assert!(text.contains(&format!("Content-Length: {}\r\n", body.len())));
         assert!(text.contains("Connection: close\r\n"));
         assert!(text.ends_with(std::str::from_utf8(body).unwrap()));
+    }
+
+    #[test]
+    fn json_error_escapes_every_control_byte_and_counts_exactly() {
+        let cases: [(&str, &[u8]); 6] = [
+            ("not found", br#"{"error":"not found"}"#),
+            ("quote \" and \\ slash", br#"{"error":"quote \" and \\ slash"}"#),
+            ("tab\there\r\n", br#"{"error":"tab\there\r\n"}"#),
+            ("ctl\u{1}\u{1f}x\u{7f}", b"{\"error\":\"ctl\\u0001\\u001fx\x7f\"}"),
+            ("caf\u{e9} \u{2713}", "{\"error\":\"caf\u{e9} \u{2713}\"}".as_bytes()),
+            ("", br#"{"error":""}"#),
+        ];
+        for (reason, expected) in cases {
+            let mut body = b"kept".to_vec();
+            push_json_error_body(&mut body, reason);
+            assert_eq!(&body[4..], expected, "{reason:?}");
+            assert_eq!(json_error_body_len(reason), expected.len(), "{reason:?}");
+        }
+        for byte in 0u8..0x20 {
+            let reason = char::from(byte).to_string();
+            let mut body = Vec::new();
+            push_json_error_body(&mut body, &reason);
+            assert!(body.iter().all(|&b| b >= 0x20), "{byte:#x} escaped");
+            assert_eq!(body.len(), json_error_body_len(&reason));
+            let text = std::str::from_utf8(&body).unwrap();
+            let inner = &text[r#"{"error":""#.len()..text.len() - 2];
+            let unescaped = match inner {
+                "\\n" => "\n".to_owned(),
+                "\\r" => "\r".to_owned(),
+                "\\t" => "\t".to_owned(),
+                other => {
+                    let hex = other.strip_prefix("\\u00").expect("\\u00XX");
+                    char::from(u8::from_str_radix(hex, 16).unwrap()).to_string()
+                }
+            };
+            assert_eq!(unescaped, reason);
+        }
+    }
+
+    #[test]
+    fn finish_json_error_after_the_callers_headers() {
+        let mut out = Vec::new();
+        let mut w = ResponseWriter::new(&mut out, 405, Version::Http11, &date());
+        w.header(b"Content-Type", b"application/json").unwrap();
+        w.header(b"Allow", b"GET, HEAD").unwrap();
+        w.finish_json_error(true, "method not allowed");
+        let mut whole = Vec::new();
+        write_json_error(&mut whole, 405, Version::Http11, &date(), true, "method not allowed");
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\r\nAllow: GET, HEAD\r\nContent-Length: 30\r\n\r\n"), "{text}");
+        assert_eq!(text.replace("Allow: GET, HEAD\r\n", "").as_bytes(), whole, "same bytes");
+        let mut out = Vec::new();
+        ResponseWriter::new(&mut out, 204, Version::Http11, &date()).finish_json_error(true, "x");
+        assert!(out.ends_with(b"GMT\r\n\r\n"), "no body for a no-content status");
     }
 
     #[test]

@@ -88,6 +88,14 @@ fn unknown_paths_and_wrong_methods() {
     assert_eq!(head.status, 200);
     assert_eq!(head.header("content-length"), Some("13"));
     assert_eq!(client.get("/hello").body, b"Hello, World!", "no stray body after HEAD");
+
+    // An error answering a HEAD is a head too (with the body's length): the next response on
+    // the connection is not mistaken for the rest of it.
+    client.send(b"HEAD /nope HTTP/1.1\r\nHost: t\r\n\r\n");
+    let head = client.read_reply_for(true).expect("reply");
+    assert_eq!(head.status, 404);
+    assert_eq!(head.header("content-length"), Some("21"));
+    assert_eq!(client.get("/hello").body, b"Hello, World!", "no stray body after a HEAD 404");
     server.stop().expect("clean stop");
 }
 
