@@ -2,7 +2,8 @@
 //! `vm/guest/tests/kernels.c` is called many times with a short input (about 1 ms a call, well
 //! under a scheduler time slice), and the fastest call gives the MIPS figure (a call that was
 //! not preempted), printed with the median. Every call checks its checksum and exact
-//! instruction count against an untimed reference call.
+//! instruction count against an untimed reference call (`support::Reference`, shared with the
+//! `vm` bench).
 //!
 //! ```sh
 //! cargo bench -p shardbox-vm --bench kernels_min            # 400 calls per kernel
@@ -14,38 +15,32 @@
 //! calls, to keep the benchmark compiling and correct.
 
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Instant;
 
-use shardbox_vm::{Config, NullHost, Outcome, PagePool, Template};
+use shardbox_vm::{NullHost, PagePool};
+
+mod support;
+
+use support::Reference;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let bench = args.iter().any(|a| a == "--bench");
     let calls: usize =
         args.iter().skip(1).find_map(|a| a.parse().ok()).unwrap_or(if bench { 400 } else { 3 });
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("guest/prebuilt/t-kernels.elf");
-    let elf = std::fs::read(path).expect("prebuilt ELF");
-    let t = Template::new(&elf, &Config::default(), &[b"k"], &[], 100_000_000, &mut NullHost)
-        .expect("init");
+    let t = support::kernels();
     let pool = PagePool::new(1 << 12);
     for (name, n) in [("count", 100_000u64), ("memwalk", 20_000), ("muldiv", 20_000), ("fib", 15)] {
         let addr = t.symbol(name).expect("kernel");
-        let (want, insns) = {
-            let mut vm = t.fork(&pool);
-            let Outcome::Returned(sum) = vm.call(addr, &[n], u64::MAX, &mut NullHost) else {
-                panic!("{name} did not return");
-            };
-            (sum, vm.instret())
-        };
+        let reference = Reference::of(&t, &pool, name, addr, n);
+        let insns = reference.insns;
         let mut ns: Vec<u128> = (0..calls)
             .map(|_| {
                 let mut vm = t.fork(&pool);
                 let start = Instant::now();
                 let out = vm.call(addr, &[black_box(n)], u64::MAX, &mut NullHost);
                 let elapsed = start.elapsed().as_nanos().max(1);
-                assert_eq!(out, Outcome::Returned(want), "{name}");
-                assert_eq!(vm.instret(), insns, "{name}");
+                reference.check(name, out, &vm);
                 elapsed
             })
             .collect();

@@ -1,7 +1,8 @@
 //! VM benchmarks (criterion): fork + call + destroy, a call into a live instance, interpreter
 //! throughput on CoreMark-like kernels (tight loop, memory walk, calls, mul/div, host calls) and
 //! on static glibc programs. Every benchmark checks that the guest did the work: its return
-//! value, exit status, output or instruction count.
+//! value, exit status, output or instruction count (the kernels against `support::Reference`,
+//! shared with `kernels_min`).
 //!
 //! ```sh
 //! cargo bench -p shardbox-vm --bench vm                       # full run
@@ -15,18 +16,11 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use shardbox_vm::{Captured, Config, NullHost, Outcome, PagePool, Template, run_program};
+use shardbox_vm::{Captured, Config, NullHost, Outcome, PagePool, run_program};
 
-fn elf(name: &str) -> Vec<u8> {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("guest/prebuilt").join(format!("{name}.elf"));
-    std::fs::read(path).expect("prebuilt ELF")
-}
+mod support;
 
-fn kernels() -> Template {
-    Template::new(&elf("t-kernels"), &Config::default(), &[b"k"], &[], 100_000_000, &mut NullHost)
-        .expect("init")
-}
+use support::{Reference, elf, kernels};
 
 fn fork_call(c: &mut Criterion) {
     let t = kernels();
@@ -76,20 +70,13 @@ fn kernel_bench(c: &mut Criterion) {
     for (name, n) in cases {
         let addr = t.symbol(name).expect("kernel");
         // One untimed run gives the checksum and the instruction count every timed run must match.
-        let (want, insns) = {
-            let mut vm = t.fork(&pool);
-            let Outcome::Returned(sum) = vm.call(addr, &[n], u64::MAX, &mut NullHost) else {
-                panic!("{name} did not return");
-            };
-            (sum, vm.instret())
-        };
-        g.throughput(Throughput::Elements(insns));
+        let reference = Reference::of(&t, &pool, name, addr, n);
+        g.throughput(Throughput::Elements(reference.insns));
         g.bench_function(name, |b| {
             b.iter(|| {
                 let mut vm = t.fork(&pool);
                 let out = vm.call(addr, &[black_box(n)], u64::MAX, &mut NullHost);
-                assert_eq!(out, Outcome::Returned(want));
-                assert_eq!(vm.instret(), insns);
+                reference.check(name, out, &vm);
             })
         });
     }
