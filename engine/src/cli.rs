@@ -158,6 +158,19 @@ pub struct ServeArgs {
           value_name = "DURATION")]
     pub shard_slice: Duration,
 
+    /// Completions a busy shard waits for at once (1..=16; 1 = off). After a loop turn of 16 or
+    /// more completions the shard sleeps until this many requests are in, saving wake-ups and
+    /// CPU under load; when a busy spell ends, up to N-1 requests may wait -wait-batch-bound
+    /// once. Latency-sensitive servers: 1.
+    #[arg(long = "wait-batch", env = "ES_WAIT_BATCH",
+          default_value_t = limits::WAIT_BATCH_COMPLETIONS_DEFAULT, value_name = "COMPLETIONS")]
+    pub wait_batch: u32,
+
+    /// Longest a batched wait holds the requests it has (100us..10ms).
+    #[arg(long = "wait-batch-bound", env = "ES_WAIT_BATCH_BOUND", default_value = "10ms",
+          value_parser = parse_duration, value_name = "DURATION")]
+    pub wait_batch_bound: Duration,
+
     /// The judge's flags (containers, file store, workers).
     #[command(flatten)]
     pub judge: crate::judge::JudgeArgs,
@@ -267,6 +280,8 @@ impl ServeArgs {
             listen_backlog: self.listen_backlog,
             pin_shards: self.pin_shards,
             shard_slice: self.shard_slice,
+            wait_batch_completions: self.wait_batch,
+            wait_batch_bound: self.wait_batch_bound,
             handle_signals: true,
             routes: defaults.routes,
         })
@@ -398,6 +413,8 @@ mod tests {
         assert_eq!(config.body_bytes_max, defaults.body_bytes_max);
         assert_eq!(config.pin_shards, defaults.pin_shards);
         assert_eq!(config.shard_slice, defaults.shard_slice);
+        assert_eq!(config.wait_batch_completions, defaults.wait_batch_completions);
+        assert_eq!(config.wait_batch_bound, defaults.wait_batch_bound);
         assert!(config.addr.ip().is_loopback());
         assert_eq!(config.addr.port(), 5050);
         config.validate().expect("valid");
@@ -410,6 +427,22 @@ mod tests {
         assert_eq!(a.shard_slice, Duration::from_micros(250));
         assert!(parse(args(&["-no-such-flag"])).is_err());
         assert!(parse(args(&["-parallelism", "x"])).is_err());
+    }
+
+    #[test]
+    fn wait_batch_flags() {
+        let a = serve(&["-wait-batch", "1", "-wait-batch-bound=500us"]);
+        let config = a.to_config().expect("config");
+        assert_eq!(config.wait_batch_completions, 1);
+        assert_eq!(config.wait_batch_bound, Duration::from_micros(500));
+        config.validate().expect("batching off, short bound: valid");
+        let b = serve(&["--wait-batch=16", "--wait-batch-bound", "10ms"]);
+        b.to_config().expect("config").validate().expect("the maximum is valid");
+        let over = serve(&["-wait-batch", "17"]).to_config().expect("parses");
+        assert!(over.validate().is_err(), "17 is parsed, then refused at start");
+        assert!(parse(args(&["-wait-batch", "-1"])).is_err());
+        assert!(parse(args(&["-wait-batch", "eight"])).is_err());
+        assert!(parse(args(&["-wait-batch-bound", "10"])).is_err(), "a duration needs a unit");
     }
 
     #[test]

@@ -60,6 +60,12 @@ pub struct ServerConfig {
     /// Scheduler time slice each shard thread asks for (Linux 6.12+ EEVDF custom slice,
     /// `limits::SHARD_SLICE_MIN..=SHARD_SLICE_MAX`); zero (the default) leaves the kernel's.
     pub shard_slice: Duration,
+    /// Completions a busy shard waits for at once (`-wait-batch`,
+    /// `limits::WAIT_BATCH_COMPLETIONS_MIN..=WAIT_BATCH_COMPLETIONS_MAX`); 1 turns batching off.
+    pub wait_batch_completions: u32,
+    /// Longest a batched wait holds the completions it has (`-wait-batch-bound`,
+    /// `limits::WAIT_BATCH_BOUND_MIN..=WAIT_BATCH_BOUND_MAX`).
+    pub wait_batch_bound: Duration,
     /// Read SIGTERM/SIGINT through a signalfd and shut down gracefully (the binary does; an
     /// embedded server stopped through its `ShutdownHandle` need not).
     pub handle_signals: bool,
@@ -87,6 +93,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("recv_buffer_bytes", &self.recv_buffer_bytes)
             .field("pin_shards", &self.pin_shards)
             .field("shard_slice", &self.shard_slice)
+            .field("wait_batch_completions", &self.wait_batch_completions)
+            .field("wait_batch_bound", &self.wait_batch_bound)
             .finish_non_exhaustive()
     }
 }
@@ -172,6 +180,8 @@ impl Default for ServerConfig {
             listen_backlog: limits::LISTEN_BACKLOG,
             pin_shards: true,
             shard_slice: Duration::ZERO,
+            wait_batch_completions: limits::WAIT_BATCH_COMPLETIONS_DEFAULT,
+            wait_batch_bound: limits::WAIT_BATCH_BOUND_DEFAULT,
             handle_signals: true,
             routes: Arc::new(crate::endpoints::builtin_routes),
         }
@@ -188,6 +198,10 @@ fn range(name: &'static str, value: u64, min: u64, max: u64) -> Result<(), Confi
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl ServerConfig {
@@ -211,7 +225,6 @@ impl ServerConfig {
             range(name, millis(value), min, max)?;
         }
         if !self.shard_slice.is_zero() {
-            let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
             range(
                 "shard-slice (ns)",
                 nanos(self.shard_slice),
@@ -219,6 +232,18 @@ impl ServerConfig {
                 nanos(limits::SHARD_SLICE_MAX),
             )?;
         }
+        range(
+            "wait-batch",
+            u64::from(self.wait_batch_completions),
+            u64::from(limits::WAIT_BATCH_COMPLETIONS_MIN),
+            u64::from(limits::WAIT_BATCH_COMPLETIONS_MAX),
+        )?;
+        range(
+            "wait-batch-bound (ns)",
+            nanos(self.wait_batch_bound),
+            nanos(limits::WAIT_BATCH_BOUND_MIN),
+            nanos(limits::WAIT_BATCH_BOUND_MAX),
+        )?;
         range(
             "header-bytes-max",
             self.header_bytes_max as u64,
@@ -343,6 +368,34 @@ mod tests {
         assert!(slice(limits::SHARD_SLICE_MAX - ns).is_ok());
         assert!(slice(limits::SHARD_SLICE_MAX).is_ok());
         assert!(matches!(slice(limits::SHARD_SLICE_MAX + ns), Err(ConfigError::OutOfRange { .. })));
+    }
+
+    #[test]
+    fn wait_batching_is_checked_at_its_limits() {
+        let batch =
+            |n| ServerConfig { wait_batch_completions: n, ..ServerConfig::default() }.validate();
+        let (min, max) = (limits::WAIT_BATCH_COMPLETIONS_MIN, limits::WAIT_BATCH_COMPLETIONS_MAX);
+        assert!(matches!(batch(min - 1), Err(ConfigError::OutOfRange { name: "wait-batch", .. })));
+        assert!(batch(min).is_ok(), "1: batching off");
+        assert!(batch(min + 1).is_ok());
+        assert!(batch(max - 1).is_ok());
+        assert!(batch(max).is_ok());
+        assert!(matches!(batch(max + 1), Err(ConfigError::OutOfRange { name: "wait-batch", .. })));
+        let bound = |d| ServerConfig { wait_batch_bound: d, ..ServerConfig::default() }.validate();
+        let ns = Duration::from_nanos(1);
+        let (min, max) = (limits::WAIT_BATCH_BOUND_MIN, limits::WAIT_BATCH_BOUND_MAX);
+        let out_of_range = |r| matches!(r, Err(ConfigError::OutOfRange { name, .. }) if name == "wait-batch-bound (ns)");
+        assert!(out_of_range(bound(Duration::ZERO)));
+        assert!(out_of_range(bound(min - ns)));
+        assert!(bound(min).is_ok());
+        assert!(bound(max - ns).is_ok());
+        assert!(bound(max).is_ok());
+        assert!(out_of_range(bound(max + ns)));
+        let error = batch(0).expect_err("0 is below the minimum").to_string();
+        assert_eq!(
+            error,
+            format!("wait-batch = 0 is outside 1..={}", limits::WAIT_BATCH_COMPLETIONS_MAX)
+        );
     }
 
     #[test]

@@ -76,10 +76,28 @@ pub const TIMER_SLACK: Duration = Duration::from_millis(5);
 /// not finish inline is noticed when nothing else happens. Longer than a scheduler tick
 /// (1–10 ms) so its timer costs no clock-event reprogramming on a busy CPU.
 pub const INLINE_WAIT_BOUND: Duration = Duration::from_millis(10);
-/// Completions a busy shard waits for at once (`Ring::batch_next_wait`): it sleeps until
-/// this many requests have arrived (or `INLINE_WAIT_BOUND` has passed) instead of waking
-/// per request.
-pub const WAIT_BATCH_COMPLETIONS: u32 = 8;
+/// Default completions a busy shard waits for at once (`-wait-batch`,
+/// `Ring::batch_next_wait`): it sleeps until this many requests have arrived (or
+/// [`WAIT_BATCH_BOUND_DEFAULT`] has passed) instead of waking per request. Measured against
+/// the same build unbatched: 1.03–1.08× req/s, 0.88–0.92× server CPU per request
+/// (docs/architecture.md, "Measured, and what was tried").
+pub const WAIT_BATCH_COMPLETIONS_DEFAULT: u32 = 8;
+/// Fewest completions `-wait-batch` may ask for: 1 turns batching off (every wait returns at
+/// the first completion, so no request is ever held for others).
+pub const WAIT_BATCH_COMPLETIONS_MIN: u32 = 1;
+/// Most completions `-wait-batch` may ask for: no more than the busy turn that opened the
+/// gate ([`WAIT_BATCH_AFTER_COMPLETIONS`]) handled, or nearly every batch would come back short.
+pub const WAIT_BATCH_COMPLETIONS_MAX: u32 = 16;
+/// Default longest a batched wait may hold the completions it has (`-wait-batch-bound`): the
+/// same bound as the inline-send wait, longer than a scheduler tick (see
+/// [`INLINE_WAIT_BOUND`] for why shorter costs CPU on the benchmark VM).
+pub const WAIT_BATCH_BOUND_DEFAULT: Duration = INLINE_WAIT_BOUND;
+/// Shortest `-wait-batch-bound`: below it a batch of requests, each costing several µs of
+/// kernel TCP work, can hardly fill; use `-wait-batch 1` instead.
+pub const WAIT_BATCH_BOUND_MIN: Duration = Duration::from_micros(100);
+/// Longest `-wait-batch-bound`: the wait also serves as the inline-send wait, which
+/// [`INLINE_WAIT_BOUND`] bounds.
+pub const WAIT_BATCH_BOUND_MAX: Duration = INLINE_WAIT_BOUND;
 /// A shard batches its next wait only after a loop turn that handled at least this many
 /// completions (about one recv and one send per request): a load where that many requests
 /// come back per turn, not a light one where waiting for several would only add latency.
@@ -161,8 +179,14 @@ const _: () = assert!(HEADERS_FAST_STORAGE <= HEADERS_STORAGE);
 const _: () = assert!(SHARD_SLICE_MIN.as_nanos() < SHARD_SLICE_MAX.as_nanos());
 const _: () = assert!(INLINE_WAIT_BOUND.as_nanos() * 100 <= WRITE_TIMEOUT_DEFAULT.as_nanos());
 const _: () = assert!(INLINE_SEND_BYTES_MAX <= CONN_OUTPUT_BYTES_MAX);
-const _: () = assert!(WAIT_BATCH_COMPLETIONS as usize <= WAIT_BATCH_AFTER_COMPLETIONS);
-const _: () = assert!((WAIT_BATCH_COMPLETIONS as usize) < DRAIN_BATCH_MAX);
+const _: () = assert!(WAIT_BATCH_COMPLETIONS_MIN == 1, "1 means off: a plain wait");
+const _: () = assert!(WAIT_BATCH_COMPLETIONS_MIN <= WAIT_BATCH_COMPLETIONS_DEFAULT);
+const _: () = assert!(WAIT_BATCH_COMPLETIONS_DEFAULT <= WAIT_BATCH_COMPLETIONS_MAX);
+const _: () = assert!(WAIT_BATCH_COMPLETIONS_MAX as usize <= WAIT_BATCH_AFTER_COMPLETIONS);
+const _: () = assert!((WAIT_BATCH_COMPLETIONS_MAX as usize) < DRAIN_BATCH_MAX);
+const _: () = assert!(WAIT_BATCH_BOUND_MIN.as_nanos() < WAIT_BATCH_BOUND_DEFAULT.as_nanos());
+const _: () = assert!(WAIT_BATCH_BOUND_DEFAULT.as_nanos() <= WAIT_BATCH_BOUND_MAX.as_nanos());
+const _: () = assert!(WAIT_BATCH_BOUND_MAX.as_nanos() <= INLINE_WAIT_BOUND.as_nanos());
 
 /// Default number of judge jobs (`/run`, `/file` uploads and downloads) waiting for a worker;
 /// beyond it `/run` answers 503 "worker queue is full" (go-judge's queue holds 512).

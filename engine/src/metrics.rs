@@ -123,6 +123,14 @@ pub struct ShardMetrics {
     pub ring_sleeps: Counter,
     /// Completions handled.
     pub ring_completions: Counter,
+    /// Loop turns that handled enough completions to batch the next wait
+    /// (`limits::WAIT_BATCH_AFTER_COMPLETIONS`), whether or not batching is on.
+    pub busy_turns: Counter,
+    /// Waits that asked for a batch of completions (`-wait-batch`).
+    pub ring_batched_waits: Counter,
+    /// Batched waits that came back short: they hit `-wait-batch-bound`, holding the
+    /// requests they had that long.
+    pub ring_batches_short: Counter,
     /// Kernel thread id of the shard's thread (0 until it starts), so a scrape can read what
     /// the scheduler did with it.
     thread_id: AtomicU64,
@@ -348,6 +356,18 @@ impl MetricsRegistry {
                 "shardbox_shard_responses_total",
                 "Responses written, every status, per shard (balance of SO_REUSEPORT).",
             ),
+            (
+                "shardbox_shard_busy_turns_total",
+                "Loop turns that handled enough completions to batch the next wait, per shard.",
+            ),
+            (
+                "shardbox_shard_ring_batched_waits_total",
+                "io_uring_enter calls that waited for a batch of completions, per shard.",
+            ),
+            (
+                "shardbox_shard_ring_batches_short_total",
+                "Batched waits that hit -wait-batch-bound before the batch filled, per shard.",
+            ),
         ];
         for (family, (name, help)) in per_shard.into_iter().enumerate() {
             let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} counter");
@@ -357,7 +377,10 @@ impl MetricsRegistry {
                     1 => shard.ring_enters.get(),
                     2 => shard.ring_sleeps.get(),
                     3 => shard.ring_completions.get(),
-                    _ => shard.responses_total(),
+                    4 => shard.responses_total(),
+                    5 => shard.busy_turns.get(),
+                    6 => shard.ring_batched_waits.get(),
+                    _ => shard.ring_batches_short.get(),
                 };
                 let _ = writeln!(text, "{name}{{shard=\"{index}\"}} {value}");
             }
@@ -423,6 +446,14 @@ mod tests {
         assert!(text.contains("shardbox_shard_responses_total{shard=\"0\"} 3\n"), "{text}");
         assert!(text.contains("shardbox_shard_responses_total{shard=\"1\"} 3\n"), "{text}");
         assert!(text.contains("shardbox_shards 2\n"));
+        b.busy_turns.set(7);
+        b.ring_batched_waits.set(5);
+        b.ring_batches_short.set(1);
+        let text = render(&registry);
+        assert!(text.contains("shardbox_shard_busy_turns_total{shard=\"1\"} 7\n"), "{text}");
+        assert!(text.contains("shardbox_shard_ring_batched_waits_total{shard=\"1\"} 5\n"));
+        assert!(text.contains("shardbox_shard_ring_batches_short_total{shard=\"1\"} 1\n"));
+        assert!(text.contains("shardbox_shard_ring_batches_short_total{shard=\"0\"} 0\n"));
     }
 
     #[test]

@@ -104,6 +104,8 @@ pub struct Ring {
     inline_expected: u32,
     /// Completions the next waiting enter asks for at least ([`Ring::batch_next_wait`]).
     wait_batch: u32,
+    /// How long that batched wait may hold the completions it has.
+    wait_batch_bound: std::time::Duration,
     /// Whether the last batched wait returned with fewer completions than it asked for.
     batch_short: bool,
 }
@@ -120,6 +122,11 @@ pub struct RingStats {
     pub sleeps: u64,
     /// Completions (CQEs) drained.
     pub completions: u64,
+    /// Enters that waited for a batch of completions ([`Ring::batch_next_wait`] taken).
+    pub batched_waits: u64,
+    /// Batched waits that came back with fewer completions than they asked for: they hit
+    /// their bound (the completions they had were held that long) or a signal.
+    pub batches_short: u64,
 }
 
 impl std::fmt::Debug for Ring {
@@ -162,6 +169,7 @@ impl Ring {
             stats: RingStats::default(),
             inline_expected: 0,
             wait_batch: 0,
+            wait_batch_bound: crate::limits::INLINE_WAIT_BOUND,
             batch_short: false,
         })
     }

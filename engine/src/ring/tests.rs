@@ -351,10 +351,11 @@ fn a_batched_wait_returns_once_for_several_completions() {
             peer.write_all(b"x").expect("write");
         }
     });
-    ring.batch_next_wait(3);
+    ring.batch_next_wait(3, crate::limits::WAIT_BATCH_BOUND_DEFAULT);
     let enters_before = ring.stats().enters;
     ring.submit_and_wait(1).expect("enter");
     assert_eq!(ring.stats().enters, enters_before + 1);
+    assert_eq!((ring.stats().batched_waits, ring.stats().batches_short), (1, 0));
     let mut done = Vec::new();
     ring.drain(&mut done);
     writer.join().expect("writer");
@@ -368,11 +369,13 @@ fn a_batched_wait_returns_once_for_several_completions() {
 fn a_batched_wait_is_bounded_and_reports_coming_back_short() {
     let mut ring = small_ring(8, 4);
     ring.push_nop(1).expect("push");
-    ring.batch_next_wait(4);
+    // The shortest bound an operator may choose (`-wait-batch-bound`).
+    ring.batch_next_wait(4, crate::limits::WAIT_BATCH_BOUND_MIN);
     ring.submit_and_wait(1).expect("enter");
     let mut done = Vec::new();
     ring.drain(&mut done);
     assert_eq!(done.len(), 1, "the bound ends the wait with the one completion there is");
+    assert_eq!((ring.stats().batched_waits, ring.stats().batches_short), (1, 1), "counted");
     assert!(ring.take_batch_short(), "the caller learns the batch did not fill");
     assert!(!ring.take_batch_short(), "the flag clears once read");
     // The batch applies to one wait only: the next one returns with a single completion.
@@ -382,4 +385,19 @@ fn a_batched_wait_is_bounded_and_reports_coming_back_short() {
     ring.drain(&mut done);
     assert_eq!(done.len(), 1);
     assert!(!ring.take_batch_short());
+    assert_eq!(ring.stats().batched_waits, 1, "a plain wait is not a batched one");
+}
+
+#[test]
+fn a_batch_of_one_is_a_plain_wait() {
+    // `-wait-batch 1` (batching off): the wait returns at the first completion, unbatched.
+    let mut ring = small_ring(8, 4);
+    ring.push_nop(1).expect("push");
+    ring.batch_next_wait(crate::limits::WAIT_BATCH_COMPLETIONS_MIN, Duration::from_millis(10));
+    ring.submit_and_wait(1).expect("enter");
+    let mut done = Vec::new();
+    ring.drain(&mut done);
+    assert_eq!(done.len(), 1);
+    assert!(!ring.take_batch_short());
+    assert_eq!((ring.stats().batched_waits, ring.stats().batches_short), (0, 0));
 }

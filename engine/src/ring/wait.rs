@@ -1,12 +1,14 @@
 //! Entering the kernel: submitting queued SQEs and waiting for completions, with the two
 //! ways a shard makes one wake-up do more — not counting sends that complete inline
 //! ([`Ring::expect_inline`]) and waiting for several completions at once when busy
-//! ([`Ring::batch_next_wait`]). Both use a bounded wait (`limits::INLINE_WAIT_BOUND`).
+//! ([`Ring::batch_next_wait`]). Both use a bounded wait (`limits::INLINE_WAIT_BOUND`; a batch
+//! may ask for a shorter bound, `-wait-batch-bound`).
 //!
 //! What it does not do: decide when to batch (the shard's loop does, from how much its last
 //! turn handled).
 
 use std::io;
+use std::time::Duration;
 
 use io_uring::EnterFlags;
 use io_uring::types::{SubmitArgs, Timespec};
@@ -28,13 +30,14 @@ impl Ring {
     }
 
     /// Makes the next waiting [`Ring::submit_and_wait`] ask for at least `completions`
-    /// completions (besides inline ones) instead of `want`, bounded by
-    /// [`limits::INLINE_WAIT_BOUND`]: under `DEFER_TASKRUN`
-    /// the kernel then wakes the thread once for several connections' requests instead of
-    /// once per request. Applies only when that wait starts from an empty CQ; a plain wait
-    /// otherwise. [`Ring::take_batch_short`] tells whether it timed out.
-    pub fn batch_next_wait(&mut self, completions: u32) {
+    /// completions (besides inline ones) instead of `want`, bounded by `bound` (at most
+    /// [`limits::INLINE_WAIT_BOUND`]): under `DEFER_TASKRUN` the kernel then wakes the thread
+    /// once for several connections' requests instead of once per request. Applies only when
+    /// that wait starts from an empty CQ and `completions > 1`; a plain wait otherwise.
+    /// [`Ring::take_batch_short`] tells whether it timed out.
+    pub fn batch_next_wait(&mut self, completions: u32, bound: Duration) {
         self.wait_batch = completions;
+        self.wait_batch_bound = bound.min(limits::INLINE_WAIT_BOUND);
     }
 
     /// Whether the last batched wait returned with fewer completions than it asked for (it hit
@@ -84,10 +87,12 @@ impl Ring {
             if counted {
                 min_complete = min_complete.saturating_add(inline);
             }
-            // Relative timeout: longer than a scheduler tick, so on a busy CPU its timer is
-            // never the earliest one and arming it costs no clock-event reprogramming (a
-            // shorter one cost ≈ 3 µs per wait on the benchmark VM).
-            let bound = Timespec::from(limits::INLINE_WAIT_BOUND);
+            // Relative timeout: longer than a scheduler tick by default, so on a busy CPU its
+            // timer is never the earliest one and arming it costs no clock-event
+            // reprogramming (a shorter one cost ≈ 3 µs per wait on the benchmark VM). An
+            // operator may shorten a batch's (`-wait-batch-bound`) to bound its latency.
+            let bound = if batched { self.wait_batch_bound } else { limits::INLINE_WAIT_BOUND };
+            let bound = Timespec::from(bound);
             let args = SubmitArgs::new().timespec(&bound);
             let flags = (EnterFlags::GETEVENTS | EnterFlags::EXT_ARG).bits();
             // SAFETY: `args` is a valid `io_uring_getevents_arg` (`SubmitArgs` is
@@ -103,6 +108,8 @@ impl Ring {
         };
         if batched {
             self.batch_short = self.uring.completion().len() < min_complete as usize;
+            self.stats.batched_waits += 1;
+            self.stats.batches_short += u64::from(self.batch_short);
         }
         match entered {
             Ok(submitted) => Ok(submitted),

@@ -17,7 +17,7 @@
 //! shape: every response produced in one iteration for a connection leaves in one send, and all
 //! sends of the iteration are submitted with the next wait. That wait does not count the small
 //! sends, which complete inline, and after a busy turn it asks for several completions at once
-//! (bounded; see `crate::ring` `wait.rs` and `limits::WAIT_BATCH_COMPLETIONS`).
+//! (bounded; see `crate::ring` `wait.rs`, `-wait-batch` and `limits::WAIT_BATCH_COMPLETIONS_*`).
 //!
 //! Shutdown (SIGTERM/SIGINT on shard 0's signalfd, or a `ShutdownHandle`): stop accepting,
 //! close connections with nothing in flight, let the others finish the request they are in
@@ -108,6 +108,9 @@ pub(crate) struct ShardSettings {
     /// `Bearer <token>` as sent in `Authorization`, if auth is on.
     pub(crate) bearer: Option<Vec<u8>>,
     pub(crate) shutdown_timeout_ns: u64,
+    /// Completions a busy shard's wait asks for (`-wait-batch`; 1: never), and their bound.
+    pub(crate) wait_batch_completions: u32,
+    pub(crate) wait_batch_bound: std::time::Duration,
 }
 
 /// Everything a shard thread starts from.
@@ -192,6 +195,8 @@ impl Shard {
             bearer: config.auth_token.as_ref().map(|token| format!("Bearer {token}").into_bytes()),
             shutdown_timeout_ns: u64::try_from(config.shutdown_timeout.as_nanos())
                 .unwrap_or(u64::MAX),
+            wait_batch_completions: config.wait_batch_completions,
+            wait_batch_bound: config.wait_batch_bound,
         };
         let now_ns = sys::monotonic_ns();
         Ok(Shard {
@@ -240,20 +245,22 @@ impl Shard {
         }
         let mut completions = Vec::with_capacity(limits::DRAIN_BATCH_MAX);
         let mut turns = 0u64;
-        // Completions the last turn handled, and turns left before batching waits again.
-        let mut handled = 0usize;
-        let mut batch_backoff = 0u32;
+        // Completions last turn, turns that could batch, turns left before batching again.
+        let (mut handled, mut busy_turns, mut batch_backoff) = (0usize, 0u64, 0u32);
+        let batch = self.settings.wait_batch_completions;
         loop {
             let busy = self.reactor.has_ready() || !self.deliveries.borrow().is_empty();
             let wait = usize::from(!busy);
             let mut ring = self.reactor.ring.borrow_mut();
             // A busy shard sleeps until several requests are in (bounded), not per request;
             // not while tasks are alive (a judge run, a deferred reply): their wake-up is one
-            // completion and must not wait for a batch to fill.
+            // completion and must not wait for a batch to fill. `-wait-batch 1`: never.
             batch_backoff = batch_backoff.saturating_sub(1);
-            let batching = batch_backoff == 0 && self.reactor.tasks_alive() == 0;
-            if handled >= limits::WAIT_BATCH_AFTER_COMPLETIONS && batching {
-                ring.batch_next_wait(limits::WAIT_BATCH_COMPLETIONS);
+            let busy_turn = handled >= limits::WAIT_BATCH_AFTER_COMPLETIONS;
+            busy_turns += u64::from(busy_turn);
+            let batching = batch > 1 && batch_backoff == 0 && self.reactor.tasks_alive() == 0;
+            if busy_turn && batching {
+                ring.batch_next_wait(batch, self.settings.wait_batch_bound);
             }
             let entered = ring.submit_and_wait(wait);
             if ring.take_batch_short() {
@@ -286,18 +293,21 @@ impl Shard {
                 break;
             }
             self.arm_timer();
-            self.publish_loop_stats(turns);
+            self.publish_loop_stats(turns, busy_turns);
         }
-        self.publish_loop_stats(turns);
+        self.publish_loop_stats(turns, busy_turns);
         self.teardown();
         Ok(())
     }
 
     /// Copies the loop's and the ring's counts into this shard's metrics (plain stores: this
     /// thread is their only writer).
-    fn publish_loop_stats(&self, turns: u64) {
+    fn publish_loop_stats(&self, turns: u64, busy_turns: u64) {
         let stats = self.reactor.ring.borrow().stats();
         self.metrics.loop_turns.set(turns);
+        self.metrics.busy_turns.set(busy_turns);
+        self.metrics.ring_batched_waits.set(stats.batched_waits);
+        self.metrics.ring_batches_short.set(stats.batches_short);
         self.metrics.ring_enters.set(stats.enters);
         self.metrics.ring_sleeps.set(stats.sleeps);
         self.metrics.ring_completions.set(stats.completions);

@@ -1,9 +1,14 @@
 //! Ring work per request, counted (no timing): a keep-alive request costs its recv and its
 //! send completion and nothing else — no timer op per request — and one kernel entry (the
 //! response's send is submitted by the same enter that waits for the next request); a
-//! pipelined batch costs one recv and one send.
+//! pipelined batch costs one recv and one send. A busy shard batches its waits by default,
+//! and with `-wait-batch 1` never does, so no request waits for others to arrive.
 
-use crate::harness::{TestServer, eventually, test_config};
+use std::time::Instant;
+
+use shardbox_engine::config::ServerConfig;
+
+use crate::harness::{Client, PATIENCE, TestServer, eventually, test_config};
 
 /// Requests per measurement.
 const REQUESTS: u64 = 200;
@@ -69,5 +74,59 @@ fn a_pipelined_batch_costs_one_recv_and_one_send() {
         completions <= 2 * rounds + SLACK,
         "{completions} completions for {rounds} batches of 16: not one recv and one send each"
     );
+    server.stop().expect("clean stop");
+}
+
+/// Connections that each send one request per round, all written before any reply is read,
+/// so that some loop turns handle 16 completions or more (the batching gate).
+const BURST_CONNS: usize = 48;
+
+fn shard_count(
+    server: &TestServer,
+    what: fn(&shardbox_engine::metrics::ShardMetrics) -> u64,
+) -> u64 {
+    what(server.metrics.shard(0).expect("one shard"))
+}
+
+/// Rounds of a request on each of [`BURST_CONNS`] connections until `done` holds (the test
+/// fails if it never does within [`PATIENCE`]).
+fn busy_spell(server: &TestServer, what: &str, done: impl Fn() -> bool) {
+    let mut clients: Vec<Client> = (0..BURST_CONNS).map(|_| server.connect()).collect();
+    let deadline = Instant::now() + PATIENCE;
+    while !done() {
+        assert!(Instant::now() < deadline, "no {what} after bursts of {BURST_CONNS} requests");
+        for client in &mut clients {
+            client.send(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+        }
+        for client in &mut clients {
+            assert_eq!(client.read_reply().expect("reply").status, 200);
+        }
+    }
+}
+
+#[test]
+fn a_busy_shard_batches_its_waits_by_default() {
+    let server = TestServer::start(test_config());
+    busy_spell(&server, "batched wait", || {
+        shard_count(&server, |s| s.ring_batched_waits.get()) > 0
+    });
+    assert!(shard_count(&server, |s| s.busy_turns.get()) > 0, "a busy turn opened the gate");
+    server.stop().expect("clean stop");
+}
+
+#[test]
+fn with_wait_batch_one_no_request_is_held_for_a_batch() {
+    let config = ServerConfig { wait_batch_completions: 1, ..test_config() };
+    let server = TestServer::start(config);
+    // Busy turns that would have batched the next wait by default...
+    busy_spell(&server, "busy turn", || shard_count(&server, |s| s.busy_turns.get()) >= 3);
+    // ...then a lone request, as at the end of a busy spell.
+    let mut lone = server.connect();
+    assert_eq!(lone.get("/hello").status, 200);
+    // No wait asked the kernel for more than the first completion, so none could hold an
+    // arrived request until others came or the bound passed. (The turn that answered the lone
+    // request published its ring counts before its send was submitted, at the next enter.)
+    assert_eq!(shard_count(&server, |s| s.ring_batched_waits.get()), 0);
+    assert_eq!(shard_count(&server, |s| s.ring_batches_short.get()), 0);
     server.stop().expect("clean stop");
 }

@@ -21,6 +21,8 @@ fn help_lists_every_flag_and_its_environment_variable() {
         ("--write-timeout", "ES_WRITE_TIMEOUT"),
         ("--shutdown-timeout", "ES_SHUTDOWN_TIMEOUT"),
         ("--body-bytes-max", "ES_BODY_BYTES_MAX"),
+        ("--wait-batch", "ES_WAIT_BATCH"),
+        ("--wait-batch-bound", "ES_WAIT_BATCH_BOUND"),
     ] {
         assert!(help.contains(flag), "help lacks {flag}");
         assert!(help.contains(env), "help lacks {env}");
@@ -44,6 +46,58 @@ fn bad_flags_exit_two() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+}
+
+#[test]
+fn wait_batch_out_of_range_is_refused_at_start_with_its_range() {
+    for (args, message) in [
+        (&["-wait-batch", "0"][..], "wait-batch = 0 is outside 1..=16"),
+        (&["-wait-batch", "17"], "wait-batch = 17 is outside 1..=16"),
+        (
+            &["-wait-batch-bound", "99us"],
+            "wait-batch-bound (ns) = 99000 is outside 100000..=10000000",
+        ),
+        (&["-wait-batch-bound", "10001us"], "wait-batch-bound (ns) = 10001000 is outside"),
+        (&["-wait-batch=-1"], "invalid value '-1'"),
+        (&["-wait-batch-bound", "5"], "missing unit"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_shardbox")).args(args).output().expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
+
+/// The value of `series{shard="0"}` in a `/metrics` text.
+fn shard0(metrics: &str, series: &str) -> u64 {
+    let prefix = format!("{series}{{shard=\"0\"}} ");
+    let line = metrics.lines().find_map(|l| l.strip_prefix(&prefix)).expect("series present");
+    line.parse().expect("a count")
+}
+
+#[test]
+fn wait_batch_from_the_environment_reaches_the_shards() {
+    // Batching off through ES_WAIT_BATCH, the shortest bound through the flag: bursts of
+    // requests make busy turns, and still no wait is batched.
+    let server = Binary::start_with_env(&["-wait-batch-bound", "100us"], &[("ES_WAIT_BATCH", "1")]);
+    let mut clients: Vec<Client> = (0..48).map(|_| Client::connect(server.addr)).collect();
+    let mut observer = Client::connect(server.addr);
+    let start = std::time::Instant::now();
+    let metrics = loop {
+        for client in &mut clients {
+            client.send(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+        }
+        for client in &mut clients {
+            assert_eq!(client.read_reply().expect("reply").status, 200);
+        }
+        let metrics = observer.get("/metrics").text();
+        if shard0(&metrics, "shardbox_shard_busy_turns_total") > 0 {
+            break metrics;
+        }
+        assert!(start.elapsed() < crate::harness::PATIENCE, "no busy turn: {metrics}");
+    };
+    assert_eq!(shard0(&metrics, "shardbox_shard_ring_batched_waits_total"), 0, "{metrics}");
+    assert_eq!(shard0(&metrics, "shardbox_shard_ring_batches_short_total"), 0);
 }
 
 #[test]
