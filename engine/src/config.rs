@@ -309,10 +309,12 @@ impl ServerConfig {
         self.ring_ops_max().next_power_of_two().min(limits::CQ_ENTRIES_MAX)
     }
 
-    /// File descriptors the whole server may hold: every shard's connections and listeners, the
-    /// refused connections in flight, and a margin for eventfds, rings and logs.
+    /// File descriptors the whole server may hold: every shard's connections (each with the
+    /// file of a download it may be sending, `router::FileBody`) and listeners, the refused
+    /// connections in flight, and a margin for eventfds, rings and logs.
     pub fn fds_needed(&self) -> u64 {
-        let per_shard = u64::from(self.shard_conns_max) + u64::from(limits::SHED_IN_FLIGHT_MAX) + 8;
+        let per_shard =
+            u64::from(self.shard_conns_max) * 2 + u64::from(limits::SHED_IN_FLIGHT_MAX) + 8;
         per_shard * self.parallelism as u64 + 64
     }
 }

@@ -100,6 +100,20 @@ pub(crate) enum Phase {
     Deferred { task: TaskId, version: Version, keep_alive: bool, head_only: bool },
 }
 
+/// A file body being sent after its head (`crate::router::FileBody`): one read of at most
+/// `limits::FILE_CHUNK_BYTES` into the connection's `out`, then its send, then the next read.
+/// The read and the send use the connection's one write-side op slot (`Conn::send`), so closing
+/// cancels whichever is in flight.
+#[derive(Debug)]
+pub(crate) struct FileSend {
+    /// The response's own descriptor; each op in flight holds a clone of the `Rc`.
+    pub(crate) fd: Rc<OwnedFd>,
+    /// Bytes read so far (the next read's offset).
+    pub(crate) offset: u64,
+    /// The body's length.
+    pub(crate) end: u64,
+}
+
 /// One connection slot.
 #[derive(Debug)]
 pub(crate) struct Conn {
@@ -108,8 +122,11 @@ pub(crate) struct Conn {
     pub(crate) fd: Option<Rc<OwnedFd>>,
     /// The armed multishot recv.
     pub(crate) recv: Option<OpKey>,
-    /// The send in flight (its buffer lives in the ring slot until the completion).
+    /// The send in flight (its buffer lives in the ring slot until the completion), or the
+    /// read of a file body's next chunk.
     pub(crate) send: Option<OpKey>,
+    /// A file body still being sent: nothing more is parsed until it is done.
+    pub(crate) file: Option<FileSend>,
     /// Offset in the buffer the send in flight started at.
     pub(crate) send_offset: usize,
     /// Bytes of requests received but not yet answered (a partial head or body, or pipelined
@@ -156,6 +173,7 @@ impl Conn {
             fd: None,
             recv: None,
             send: None,
+            file: None,
             send_offset: 0,
             inbuf: Vec::new(),
             body: Vec::new(),
@@ -184,6 +202,7 @@ impl Conn {
             && self.inbuf.is_empty()
             && self.out.is_empty()
             && self.send.is_none()
+            && self.file.is_none()
     }
 
     /// Whether the output queued on this connection is at its limit.
@@ -197,6 +216,7 @@ impl Conn {
         self.life == Life::Open
             && !self.close_after_flush
             && !matches!(self.phase, Phase::Deferred { .. })
+            && self.file.is_none()
             && !self.output_full()
     }
 }
@@ -304,6 +324,7 @@ impl Conns {
             }
         }
         conn.fd = None;
+        conn.file = None;
         conn.life = Life::Free;
         conn.phase = Phase::Idle;
         self.free.push(index);

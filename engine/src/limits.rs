@@ -122,6 +122,9 @@ pub const SHARD_SLICE_MAX: Duration = Duration::from_millis(100);
 pub const PIPELINE_DEPTH_MAX: u32 = 128;
 /// Bytes of responses queued on one connection before it stops parsing pipelined requests.
 pub const CONN_OUTPUT_BYTES_MAX: usize = 256 * 1024;
+/// Bytes of a file body (`GET /file/{id}`) read into memory at a time: a download holds one
+/// such chunk while its send waits for the socket, never the whole file.
+pub const FILE_CHUNK_BYTES: usize = 128 * 1024;
 /// Capacity of a pooled connection output buffer.
 pub const CONN_BUFFER_BYTES: usize = 4096;
 /// Pooled output buffers a shard keeps (beyond that, returned buffers are freed).
@@ -179,6 +182,7 @@ const _: () = assert!(HEADERS_FAST_STORAGE <= HEADERS_STORAGE);
 const _: () = assert!(SHARD_SLICE_MIN.as_nanos() < SHARD_SLICE_MAX.as_nanos());
 const _: () = assert!(INLINE_WAIT_BOUND.as_nanos() * 100 <= WRITE_TIMEOUT_DEFAULT.as_nanos());
 const _: () = assert!(INLINE_SEND_BYTES_MAX <= CONN_OUTPUT_BYTES_MAX);
+const _: () = assert!(FILE_CHUNK_BYTES <= CONN_OUTPUT_BYTES_MAX);
 const _: () = assert!(WAIT_BATCH_COMPLETIONS_MIN == 1, "1 means off: a plain wait");
 const _: () = assert!(WAIT_BATCH_COMPLETIONS_MIN <= WAIT_BATCH_COMPLETIONS_DEFAULT);
 const _: () = assert!(WAIT_BATCH_COMPLETIONS_DEFAULT <= WAIT_BATCH_COMPLETIONS_MAX);

@@ -376,6 +376,10 @@ impl Shard {
         if self.conns.get(index).close_after_flush {
             return; // already answering with a close
         }
+        if self.conns.get(index).file.is_some() {
+            // A file body is being sent: an answer cannot be put in the middle of it.
+            return self.close(index);
+        }
         self.ensure_out(index);
         let conn = self.conns.get_mut(index);
         write_json_error(&mut conn.out, &self.date, version, false, false, status, reason, None);

@@ -3,7 +3,8 @@
 //! - [`StaticResponse`]: a response whose bytes never change except for the `Date` line
 //!   (`/hello`, `/version`, `/config`). The whole keep-alive HTTP/1.1 rendering is cached and
 //!   rebuilt once per second when the date changes, so answering is one `memcpy`.
-//! - [`write_response`]: writes an owned [`Response`] (from a task) with the writer.
+//! - [`write_response`]: writes an owned [`Response`] (from a task) with the writer; for a
+//!   file body only the head (the shard streams the file after it).
 //! - [`write_json_error`]: every `{"error":"<reason>"}` answer the engine writes itself (404,
 //!   405 with its `Allow`, 401, 413, ...), framed for its request. The JSON body and its
 //!   escaping are `shardbox_http`'s ([`ResponseWriter::finish_json_error`]), the one
@@ -109,8 +110,9 @@ pub fn write_response(
             tracing::error!(%error, name, "task response has a bad header");
         }
     }
-    if head_only {
-        writer.finish_head(keep_alive, Some(response.body.len() as u64));
+    if head_only || response.file.is_some() {
+        // A file body follows the head from the file (the shard sends it), or not at all.
+        writer.finish_head(keep_alive, Some(response.body_len()));
     } else {
         writer.finish(keep_alive, &response.body);
     }

@@ -18,6 +18,7 @@
 //! the engine changes. This module does not parse, authenticate or write sockets.
 
 use std::future::Future;
+use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::rc::Rc;
 
@@ -48,8 +49,21 @@ pub enum Access {
     Token,
 }
 
+/// A response body that is a file: the shard reads it [`crate::limits::FILE_CHUNK_BYTES`] at a
+/// time, as the socket takes the bytes, so a download holds one chunk, never the whole file.
+/// The descriptor is the response's own (a `dup` of the file store's), so the bytes stay
+/// readable while they are sent even if the file is deleted meanwhile; it is closed when the
+/// body is sent or the connection goes away.
+#[derive(Debug)]
+pub struct FileBody {
+    /// Read with explicit offsets `0..len` (its file position is never used).
+    pub fd: OwnedFd,
+    /// Bytes sent: the `Content-Length`.
+    pub len: u64,
+}
+
 /// A response produced later by a task.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Response {
     /// Status code.
     pub status: u16,
@@ -57,14 +71,29 @@ pub struct Response {
     pub content_type: &'static str,
     /// Extra headers (name, value).
     pub headers: Vec<(&'static str, String)>,
-    /// Body bytes.
+    /// Body bytes (empty when `file` is set).
     pub body: Vec<u8>,
+    /// A body sent from a file instead of `body`.
+    pub file: Option<FileBody>,
 }
 
 impl Response {
     /// A response with a body and no extra headers.
     pub fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Response {
-        Response { status, content_type, headers: Vec::new(), body: body.into() }
+        Response { status, content_type, headers: Vec::new(), body: body.into(), file: None }
+    }
+
+    /// A response whose body is sent from a file (see [`FileBody`]).
+    pub fn with_file(status: u16, content_type: &'static str, file: FileBody) -> Response {
+        Response { status, content_type, headers: Vec::new(), body: Vec::new(), file: Some(file) }
+    }
+
+    /// The body's length in bytes: the file's, else `body`'s.
+    pub fn body_len(&self) -> u64 {
+        match &self.file {
+            Some(file) => file.len,
+            None => u64::try_from(self.body.len()).unwrap_or(u64::MAX),
+        }
     }
 
     /// A JSON error response `{"error":"<reason>"}` (the body from `shardbox_http`).

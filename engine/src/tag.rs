@@ -34,11 +34,13 @@ pub enum Kind {
     Cancel = 10,
     /// A timer that re-arms the accept after a descriptor shortage.
     AcceptRetry = 11,
+    /// A read of a connection's file body (`GET /file/{id}`); index = connection slot.
+    FileRead = 12,
 }
 
 impl Kind {
     fn from_u8(byte: u8) -> Option<Kind> {
-        const KINDS: [Kind; 12] = [
+        const KINDS: [Kind; 13] = [
             Kind::Ignore,
             Kind::Exec,
             Kind::Wake,
@@ -51,6 +53,7 @@ impl Kind {
             Kind::Shutdown,
             Kind::Cancel,
             Kind::AcceptRetry,
+            Kind::FileRead,
         ];
         KINDS.get(usize::from(byte)).copied()
     }

@@ -362,20 +362,36 @@ impl Ring {
     pub fn push_read(
         &mut self,
         fd: &Rc<OwnedFd>,
+        buf: Vec<u8>,
+        tag: u64,
+    ) -> Result<OpKey, (PushError, Vec<u8>)> {
+        self.push_read_at(fd, buf, u64::MAX, usize::MAX, tag)
+    }
+
+    /// Reads at most `len_max` bytes from `fd` at `offset` (`u64::MAX`: at the file position,
+    /// as [`Ring::push_read`]) into the spare capacity of `buf`; the completion returns `buf`
+    /// with its length grown by the bytes read. File bodies use it with explicit offsets: the
+    /// descriptor is a `dup` sharing its position with the file store's.
+    pub fn push_read_at(
+        &mut self,
+        fd: &Rc<OwnedFd>,
         mut buf: Vec<u8>,
+        offset: u64,
+        len_max: usize,
         tag: u64,
     ) -> Result<OpKey, (PushError, Vec<u8>)> {
         let raw = fd.as_raw_fd();
         // The heap block does not move when the Vec moves into the slot below.
         let spare = buf.spare_capacity_mut();
-        let (ptr, len) = (spare.as_mut_ptr().cast::<u8>(), spare.len().min(u32::MAX as usize));
+        let len = spare.len().min(len_max).min(u32::MAX as usize);
+        let ptr = spare.as_mut_ptr().cast::<u8>();
         let (key, slot) = match self.claim(OpKind::Read, tag) {
             Ok(claimed) => claimed,
             Err(error) => return Err((error, buf)),
         };
         slot.fd = Some(Rc::clone(fd));
         slot.payload = Payload::Owned(buf);
-        let entry = opcode::Read::new(Fd(raw), ptr, len as u32).offset(u64::MAX).build();
+        let entry = opcode::Read::new(Fd(raw), ptr, len as u32).offset(offset).build();
         match self.enqueue(key, entry) {
             Ok(()) => Ok(key),
             Err(error) => {

@@ -103,6 +103,41 @@ fn read_grows_the_buffer_by_the_bytes_read() {
     assert_eq!(done[0].buf, b">abc");
 }
 
+/// A file body's read: at its offset, at most `len_max` bytes even with more room and more
+/// file, and the descriptor's own position untouched (it is shared with the file store).
+#[test]
+fn read_at_reads_at_its_offset_and_no_more_than_asked() {
+    use std::io::Seek;
+    let mut ring = small_ring(8, 4);
+    let mut file = tempfile_with(b"0123456789");
+    let fd = Rc::new(OwnedFd::from(file.try_clone().expect("dup")));
+    ring.push_read_at(&fd, Vec::with_capacity(16), 3, 4, 5).map_err(|(e, _)| e).expect("push");
+    let done = wait(&mut ring);
+    assert_eq!((done[0].result, done[0].buf.as_slice()), (4, &b"3456"[..]));
+    ring.push_read_at(&fd, Vec::with_capacity(16), 8, 4, 6).map_err(|(e, _)| e).expect("push");
+    let done = wait(&mut ring);
+    assert_eq!((done[0].result, done[0].buf.as_slice()), (2, &b"89"[..]), "short at the end");
+    ring.push_read_at(&fd, Vec::with_capacity(16), 10, 4, 7).map_err(|(e, _)| e).expect("push");
+    assert_eq!(wait(&mut ring)[0].result, 0, "at the end: 0");
+    assert_eq!(file.stream_position().expect("position"), 0, "the position did not move");
+}
+
+fn tempfile_with(bytes: &[u8]) -> std::fs::File {
+    use std::io::Seek;
+    let path = std::env::temp_dir().join(format!("ring-read-at-{}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .expect("temp file");
+    std::fs::remove_file(&path).expect("unlink");
+    file.write_all(bytes).expect("write");
+    file.rewind().expect("rewind");
+    file
+}
+
 #[test]
 fn cancelled_read_returns_its_buffer_exactly_once() {
     // The "connection" goes away while the read is in flight: the buffer stays with the op

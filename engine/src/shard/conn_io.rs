@@ -1,5 +1,13 @@
-//! Connection I/O of a shard: recv and send completions, the end-of-iteration flush,
-//! deadlines, lingering and closing.
+//! Connection I/O of a shard: recv and send completions, task responses (`deliver`), file
+//! bodies, the end-of-iteration flush, deadlines, lingering and closing.
+//!
+//! A file body (`GET /file/{id}`, [`crate::router::FileBody`]) follows its head in a loop of
+//! two ops on the connection's write-side slot: the flush reads at most
+//! [`limits::FILE_CHUNK_BYTES`] at the next offset into the connection's `out` buffer
+//! (`Kind::FileRead`), the read's completion sends those bytes, and the send's completion
+//! leaves the buffer in `out` for the next flush. So a download holds one chunk, and only
+//! while the socket has not taken it; a client that reads nothing holds it until the write
+//! timeout.
 //!
 //! Each function takes a connection index and moves that connection's state machine
 //! (`crate::conn::Conn`) one step, pushing ring ops as needed; `crate::pipeline` handles the
@@ -8,8 +16,8 @@
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
 
-use super::Shard;
-use crate::conn::{Life, Phase, SLOT_READ, SLOT_WRITE, class};
+use super::{Delivery, Shard};
+use crate::conn::{FileSend, Life, Phase, SLOT_READ, SLOT_WRITE, class};
 use crate::limits;
 use crate::metrics::TimeoutKind;
 use crate::ring::{Completion, Expiry, errno};
@@ -69,6 +77,7 @@ impl Shard {
                 let waiting = matches!(conn.phase, Phase::Deferred { .. })
                     || !conn.out.is_empty()
                     || conn.send.is_some()
+                    || conn.file.is_some()
                     || (!conn.inbuf.is_empty() && conn.can_parse());
                 if waiting {
                     conn.close_after_flush = true;
@@ -138,6 +147,14 @@ impl Shard {
         }
         buf.clear();
         let conn = self.conns.get_mut(index);
+        if conn.file.as_ref().is_some_and(|file| file.offset >= file.end) {
+            // The file body's last chunk is out: close the descriptor, and do not keep the
+            // chunk-sized buffer on a connection that may now idle.
+            conn.file = None;
+            if buf.capacity() > limits::CONN_BUFFER_BYTES {
+                buf = Vec::new();
+            }
+        }
         if conn.out.capacity() == 0 {
             conn.out = buf;
         } else {
@@ -146,6 +163,130 @@ impl Shard {
         self.timers.disarm(&mut self.conns, index, SLOT_WRITE);
         self.resume(index);
         self.mark_dirty(index);
+    }
+
+    /// Writes a task's response to its connection and resumes the requests behind it.
+    pub(super) fn deliver(&mut self) {
+        if self.deliveries.borrow().is_empty() {
+            return;
+        }
+        let deliveries = std::mem::take(&mut *self.deliveries.borrow_mut());
+        for Delivery { index, generation, mut response } in deliveries {
+            let conn = self.conns.get_mut(index);
+            if conn.generation != generation || conn.life != Life::Open {
+                continue;
+            }
+            let Phase::Deferred { version, keep_alive, head_only, .. } = conn.phase else {
+                continue;
+            };
+            conn.phase = Phase::Idle;
+            let keep_alive = keep_alive && !self.shutting_down;
+            self.ensure_out(index);
+            let conn = self.conns.get_mut(index);
+            crate::response::write_response(
+                &mut conn.out,
+                &self.date,
+                version,
+                keep_alive,
+                head_only,
+                &response,
+            );
+            // A file body is sent after the head, a chunk at a time (`conn_io`); parsing
+            // waits until it is done. HEAD drops the descriptor here.
+            if let Some(file) = response.file.take()
+                && !head_only
+                && file.len > 0
+            {
+                conn.file = Some(FileSend { fd: Rc::new(file.fd), offset: 0, end: file.len });
+            }
+            self.metrics.response(response.status);
+            self.queued_response(index, keep_alive);
+            self.resume(index);
+            self.mark_dirty(index);
+        }
+    }
+
+    /// A chunk of a file body was read into the buffer: send it (the send's completion, in
+    /// `on_send`, leaves the buffer in `out` and the next flush reads the next chunk).
+    pub(super) fn on_file_read(&mut self, index: u32, generation: u32, completion: Completion) {
+        let conn = self.conns.get_mut(index);
+        assert!(
+            tag::same_generation(conn.generation, generation),
+            "file read completion for a reused slot"
+        );
+        conn.send = None;
+        let buf = completion.buf;
+        if conn.life == Life::Closing {
+            self.give_buffer(buf);
+            return self.try_finish_close(index);
+        }
+        let read = u64::try_from(completion.result).unwrap_or(0);
+        let Some(file) = conn.file.as_mut() else {
+            self.give_buffer(buf);
+            return self.close(index);
+        };
+        if read == 0 || conn.life != Life::Open {
+            // An error, or the file is shorter than the `Content-Length` already sent: the
+            // framing cannot be kept, so the connection ends here.
+            if completion.result < 0 {
+                tracing::warn!(errno = -completion.result, "reading a file body failed");
+            } else if read == 0 {
+                tracing::warn!(offset = file.offset, end = file.end, "a file body ended early");
+            }
+            self.give_buffer(buf);
+            return self.close(index);
+        }
+        file.offset = file.offset.saturating_add(read);
+        let Some(fd) = conn.fd.clone() else {
+            self.give_buffer(buf);
+            return self.close(index);
+        };
+        conn.send_offset = 0;
+        conn.sending_count = 0;
+        let tag = tag::encode(Kind::Send, index, generation);
+        let pushed = self.reactor.ring.borrow_mut().push_send(&fd, buf, 0, tag);
+        match pushed {
+            Ok(key) => {
+                self.conns.get_mut(index).send = Some(key);
+                self.timers.arm(&mut self.conns, index, class::WRITE, self.now_ns);
+            }
+            Err((_, buf)) => {
+                self.metrics.ring_full.inc();
+                self.give_buffer(buf);
+                self.close(index);
+            }
+        }
+    }
+
+    /// Reads the next chunk of the connection's file body into its (empty) `out` buffer.
+    /// Returns `false` if the connection was closed.
+    fn read_file_chunk(&mut self, index: u32) -> bool {
+        let generation = self.conns.get(index).generation;
+        let conn = self.conns.get_mut(index);
+        let Some(file) = &conn.file else { return true };
+        let (fd, offset) = (Rc::clone(&file.fd), file.offset);
+        let chunk = usize::try_from(file.end.saturating_sub(offset))
+            .unwrap_or(usize::MAX)
+            .min(limits::FILE_CHUNK_BYTES);
+        let mut buf = std::mem::take(&mut conn.out);
+        buf.clear();
+        buf.reserve(chunk);
+        let tag = tag::encode(Kind::FileRead, index, generation);
+        let pushed = self.reactor.ring.borrow_mut().push_read_at(&fd, buf, offset, chunk, tag);
+        match pushed {
+            Ok(key) => {
+                self.conns.get_mut(index).send = Some(key);
+                // The write deadline also bounds the read (a stuck disk ends the connection).
+                self.timers.arm(&mut self.conns, index, class::WRITE, self.now_ns);
+                true
+            }
+            Err((_, buf)) => {
+                self.metrics.ring_full.inc();
+                self.give_buffer(buf);
+                self.close(index);
+                false
+            }
+        }
     }
 
     /// Returns an output buffer to the shard's pool.
@@ -233,6 +374,14 @@ impl Shard {
                 }
             }
         }
+        let conn = self.conns.get(index);
+        if conn.send.is_none()
+            && conn.out.is_empty()
+            && conn.file.is_some()
+            && !self.read_file_chunk(index)
+        {
+            return;
+        }
         let conn = self.conns.get_mut(index);
         let reading_wanted =
             conn.life == Life::Lingering || (conn.can_parse() || conn.close_after_flush);
@@ -257,6 +406,7 @@ impl Shard {
         if conn.close_after_flush
             && conn.send.is_none()
             && conn.out.is_empty()
+            && conn.file.is_none()
             && conn.life == Life::Open
         {
             if matches!(conn.phase, Phase::Deferred { .. }) {
@@ -344,7 +494,7 @@ impl Shard {
         let conn = self.conns.get(index);
         match timer {
             class::IDLE => {
-                if conn.send.is_some() || !conn.out.is_empty() {
+                if conn.send.is_some() || !conn.out.is_empty() || conn.file.is_some() {
                     self.timers.arm(&mut self.conns, index, class::IDLE, self.now_ns);
                 } else {
                     self.metrics.timeout(TimeoutKind::Idle);

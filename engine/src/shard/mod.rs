@@ -7,6 +7,7 @@
 //!       accept → open a connection (or 503 at the cap) and arm its multishot recv
 //!       recv   → parse every complete request in place, answer inline into `out`
 //!       send   → give the buffer back, re-send the rest, close if asked
+//!       file read → send the chunk just read (a file body, after its head)
 //!       timer / wake / signal / executor op
 //!   ─► run ready tasks ─► write their responses ─► expire deadlines
 //!   ─► flush: one send per connection that has output, (re)arm recvs, pauses
@@ -348,6 +349,7 @@ impl Shard {
         match kind {
             Some(Kind::Recv) => return self.on_recv(index, generation, completion),
             Some(Kind::Send) => return self.on_send(index, generation, completion),
+            Some(Kind::FileRead) => return self.on_file_read(index, generation, completion),
             Some(Kind::Exec) => return self.reactor.dispatch_exec(completion),
             Some(Kind::Accept) => self.on_accept(&mut completion),
             Some(Kind::Timer) => {
@@ -491,39 +493,6 @@ impl Shard {
             self.shed_in_flight += 1;
         } else {
             self.metrics.ring_full.inc();
-        }
-    }
-
-    /// Writes a task's response to its connection and resumes the requests behind it.
-    fn deliver(&mut self) {
-        if self.deliveries.borrow().is_empty() {
-            return;
-        }
-        let deliveries = std::mem::take(&mut *self.deliveries.borrow_mut());
-        for Delivery { index, generation, response } in deliveries {
-            let conn = self.conns.get_mut(index);
-            if conn.generation != generation || conn.life != Life::Open {
-                continue;
-            }
-            let Phase::Deferred { version, keep_alive, head_only, .. } = conn.phase else {
-                continue;
-            };
-            conn.phase = Phase::Idle;
-            let keep_alive = keep_alive && !self.shutting_down;
-            self.ensure_out(index);
-            let conn = self.conns.get_mut(index);
-            crate::response::write_response(
-                &mut conn.out,
-                &self.date,
-                version,
-                keep_alive,
-                head_only,
-                &response,
-            );
-            self.metrics.response(response.status);
-            self.queued_response(index, keep_alive);
-            self.resume(index);
-            self.mark_dirty(index);
         }
     }
 

@@ -127,3 +127,46 @@ fn the_quota_is_enforced_with_a_clear_error() {
     assert_eq!((got.status, got.body.as_slice()), (200, &b"data\n"[..]));
     assert_eq!(got.header("content-disposition"), Some(r#"attachment; filename="out""#));
 }
+
+/// A download is streamed from the store's file after its head, which is what it always was:
+/// `Date`, `Content-Type`, `Content-Disposition`, `Content-Length`, in that order. HEAD gets
+/// the same head and no body; pipelined requests behind a download are answered after its
+/// last byte, on the same connection.
+#[test]
+fn downloads_keep_their_head_and_the_connection() {
+    require_judge!();
+    let server = start(&[]);
+    let mut c = server.client();
+    // Larger than a chunk and not a multiple of it; no extension and not UTF-8 (sniffed).
+    let data: Vec<u8> = (0..300_001u32).map(|i| (i % 251) as u8).collect();
+    let id = id_of(&upload(&mut c, "blob", &data));
+    let text_id = id_of(&upload(&mut c, "notes", "é".repeat(70_000).as_bytes()));
+    let get = format!("GET /file/{id} HTTP/1.1\r\nHost: t\r\n\r\n");
+    let head = format!("HEAD /file/{id} HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.send(format!("{head}{get}{get}GET /file HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+    let h = c.read_reply_for(true).expect("HEAD reply");
+    let names: Vec<&str> = h.headers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["Date", "Content-Type", "Content-Disposition", "Content-Length"]);
+    assert_eq!(h.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(h.header("content-length"), Some("300001"));
+    assert!(h.body.is_empty(), "HEAD: no body");
+    for _ in 0..2 {
+        let g = c.read_reply().expect("GET reply");
+        assert_eq!(g.status, 200);
+        assert_eq!(g.headers.len(), h.headers.len());
+        for ((n, v), (hn, hv)) in g.headers.iter().zip(&h.headers).skip(1) {
+            assert_eq!((n, v), (hn, hv), "GET and HEAD heads are the same");
+        }
+        assert!(g.body == data, "the body is the file");
+    }
+    let list = c.read_reply().expect("the list, after both bodies");
+    assert!(list.status == 200 && list.text().contains(&id), "{}", list.text());
+    let t = c.get(&format!("/file/{text_id}"));
+    assert_eq!(t.header("content-type"), Some("text/plain; charset=utf-8"), "UTF-8 over chunks");
+    assert_eq!(t.body.len(), 140_000);
+    // An empty file: a 200 with no body, and the connection goes on.
+    let empty = id_of(&upload(&mut c, "empty.bin", b""));
+    let e = c.get(&format!("/file/{empty}"));
+    assert_eq!((e.status, e.header("content-length"), e.body.len()), (200, Some("0"), 0));
+    assert_eq!(c.get("/version").status, 200);
+}

@@ -5,7 +5,7 @@
 
 mod auth;
 mod bad_input;
-mod file;
+pub mod file;
 mod kinds;
 mod leaks;
 mod limits;
