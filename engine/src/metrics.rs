@@ -131,6 +131,8 @@ pub struct ShardMetrics {
     /// Batched waits that came back short: they hit `-wait-batch-bound`, holding the
     /// requests they had that long.
     pub ring_batches_short: Counter,
+    /// Waits not counting an inline send that ended at their bound (`Ring::expect_inline`).
+    pub ring_inline_waits_bounded: Counter,
     /// Kernel thread id of the shard's thread (0 until it starts), so a scrape can read what
     /// the scheduler did with it.
     thread_id: AtomicU64,
@@ -368,6 +370,10 @@ impl MetricsRegistry {
                 "shardbox_shard_ring_batches_short_total",
                 "Batched waits that hit -wait-batch-bound before the batch filled, per shard.",
             ),
+            (
+                "shardbox_shard_ring_inline_waits_bounded_total",
+                "Waits not counting an inline send that ended at their 10 ms bound, per shard.",
+            ),
         ];
         for (family, (name, help)) in per_shard.into_iter().enumerate() {
             let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} counter");
@@ -380,7 +386,8 @@ impl MetricsRegistry {
                     4 => shard.responses_total(),
                     5 => shard.busy_turns.get(),
                     6 => shard.ring_batched_waits.get(),
-                    _ => shard.ring_batches_short.get(),
+                    7 => shard.ring_batches_short.get(),
+                    _ => shard.ring_inline_waits_bounded.get(),
                 };
                 let _ = writeln!(text, "{name}{{shard=\"{index}\"}} {value}");
             }

@@ -127,6 +127,11 @@ pub struct RingStats {
     /// Batched waits that came back with fewer completions than they asked for: they hit
     /// their bound (the completions they had were held that long) or a signal.
     pub batches_short: u64,
+    /// Waits that did not count sends declared inline ([`Ring::expect_inline`]) and ended
+    /// at [`crate::limits::INLINE_WAIT_BOUND`] (or a signal) with fewer completions than asked: the
+    /// connection went quiet after its response (normal), or a send the shard still had to
+    /// act on was declared inline and held it that long (a bug).
+    pub inline_waits_bounded: u64,
 }
 
 impl std::fmt::Debug for Ring {

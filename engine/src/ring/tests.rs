@@ -315,6 +315,7 @@ fn a_wait_does_not_count_a_send_expected_inline() {
     let enters_before = ring.stats().enters;
     ring.submit_and_wait(1).expect("enter");
     assert_eq!(ring.stats().enters, enters_before + 1);
+    assert_eq!(ring.stats().inline_waits_bounded, 0, "the timeout ended it, not the bound");
     let mut done = Vec::new();
     ring.drain(&mut done);
     let tags: Vec<u64> = done.iter().map(|c| c.tag).collect();
@@ -349,6 +350,7 @@ fn a_send_expected_inline_that_blocks_cannot_hold_the_wait() {
         ring.drain(&mut done);
         returned.send(()).expect("main thread listens");
         assert!(done.is_empty(), "the send cannot have completed: nothing read yet");
+        assert_eq!(ring.stats().inline_waits_bounded, 1, "the wait ended at its bound");
         // Make room (the parked send is retried by the ring's next enter), then collect it:
         // its bytes arrive and its buffer comes back.
         let mut sink = vec![0u8; filled];

@@ -106,6 +106,9 @@ impl Ring {
             // slot or `self.bufs` (see `enqueue`).
             unsafe { self.uring.submitter().enter::<()>(to_submit, min_complete, flags, None) }
         };
+        if counted && !batched && self.uring.completion().len() < min_complete as usize {
+            self.stats.inline_waits_bounded += 1;
+        }
         if batched {
             self.batch_short = self.uring.completion().len() < min_complete as usize;
             self.stats.batched_waits += 1;

@@ -45,6 +45,7 @@ use crate::tag::{self, Kind};
 use crate::timer::TimerLists;
 
 mod conn_io;
+mod file_body;
 
 /// The canned answer to a connection beyond the cap (static: no allocation, no Date needed for
 /// a 5xx).
@@ -309,6 +310,7 @@ impl Shard {
         self.metrics.busy_turns.set(busy_turns);
         self.metrics.ring_batched_waits.set(stats.batched_waits);
         self.metrics.ring_batches_short.set(stats.batches_short);
+        self.metrics.ring_inline_waits_bounded.set(stats.inline_waits_bounded);
         self.metrics.ring_enters.set(stats.enters);
         self.metrics.ring_sleeps.set(stats.sleeps);
         self.metrics.ring_completions.set(stats.completions);

@@ -4,6 +4,7 @@
 //! pipelined batch costs one recv and one send. A busy shard batches its waits by default,
 //! and with `-wait-batch 1` never does, so no request waits for others to arrive.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use shardbox_engine::config::ServerConfig;
@@ -128,5 +129,59 @@ fn with_wait_batch_one_no_request_is_held_for_a_batch() {
     // request published its ring counts before its send was submitted, at the next enter.)
     assert_eq!(shard_count(&server, |s| s.ring_batched_waits.get()), 0);
     assert_eq!(shard_count(&server, |s| s.ring_batches_short.get()), 0);
+    server.stop().expect("clean stop");
+}
+
+/// A file body (`router::FileBody`, what `GET /file/{id}` answers) is sent head first, then a
+/// chunk at a time, each step started by the completion of the one before. None of those
+/// sends may be declared inline (`Ring::expect_inline`): the wait would not count its
+/// completion and the download would sit until the 10 ms bound — the first version of file
+/// bodies did that with the head, so every download took ≥ 10 ms. Counted, not timed: such
+/// a wait ends at its bound (`ring_inline_waits_bounded`); downloads declare none.
+#[test]
+fn file_bodies_never_wait_for_the_inline_bound() {
+    use std::io::{Seek, Write};
+    use std::os::fd::OwnedFd;
+    use std::rc::Rc;
+
+    use shardbox_engine::router::{Access, Exchange, FileBody, Reply, Response};
+
+    const DOWNLOADS: u64 = 50;
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let path = std::env::temp_dir().join(format!("shardbox-file-body-{}", std::process::id()));
+    let mut file = std::fs::File::create_new(&path).expect("temp file");
+    file.write_all(&data).expect("write");
+    file.rewind().expect("rewind");
+    std::fs::remove_file(&path).expect("unlink");
+    let file = Arc::new(file);
+    let mut config = test_config();
+    config.routes = Arc::new(move |shard| {
+        let file = Arc::clone(&file);
+        shardbox_engine::endpoints::builtin_routes(shard).get(
+            "/file-body",
+            Access::Public,
+            Rc::new(move |_: &mut Exchange<'_, '_>| {
+                let fd: OwnedFd = file.try_clone().expect("dup").into();
+                let len = file.metadata().expect("stat").len();
+                let body = FileBody { fd, len };
+                Reply::Later(Box::pin(async move {
+                    Response::with_file(200, "application/octet-stream", body)
+                }))
+            }),
+        )
+    });
+    let server = TestServer::start(config);
+    let mut client = server.connect();
+    for _ in 0..DOWNLOADS {
+        let r = client.get("/file-body");
+        assert!(r.status == 200 && r.body == data, "the file's bytes");
+    }
+    let shard = server.metrics.shard(0).expect("one shard");
+    let bounded = shard.ring_inline_waits_bounded.get();
+    assert!(
+        bounded <= SLACK,
+        "{bounded} waits of {DOWNLOADS} downloads ended at the inline bound: a file body's \
+         send was declared inline"
+    );
     server.stop().expect("clean stop");
 }

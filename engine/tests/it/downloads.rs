@@ -170,3 +170,42 @@ fn a_download_from_the_directory_store_survives_ttl_expiry() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A download with `Connection: close`, and one whose client shuts down its write side right
+/// after the request, get the whole body and then the close; a SIGTERM during a download
+/// lets it finish (its connection then closes) and the server exits 0.
+#[test]
+fn downloads_end_cleanly_on_close_half_close_and_shutdown() {
+    require_judge!();
+    let mut server = start(&[]);
+    let mut c = server.client();
+    let small = pattern(1 << 20);
+    let small_id = id_of(&upload(&mut c, "small.bin", &small));
+    c.send(
+        format!("GET /file/{small_id} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    let r = c.read_reply().expect("the download");
+    assert!(r.status == 200 && r.body == small && r.closes(), "whole, then close");
+    assert!(c.closed(), "closed after the body");
+    let mut h = server.client();
+    h.send(format!("GET /file/{small_id} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+    h.shutdown_write();
+    let r = h.read_reply().expect("the download after a half-close");
+    assert!(r.status == 200 && r.body == small, "the whole body");
+    assert!(h.closed(), "closed after the body");
+    // SIGTERM with 15 MiB of a download still to send.
+    let big = pattern(16 << 20);
+    let big_id = id_of(&upload(&mut server.client(), "big.bin", &big));
+    let mut d = narrow_client(&server);
+    start_download(&mut d, &big_id);
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.extend_from_slice(&read_exact(&mut d, 1));
+    }
+    let first = read_exact(&mut d, 1 << 20);
+    server.binary.signal(nix::sys::signal::Signal::SIGTERM);
+    let rest = read_exact(&mut d, big.len() - (1 << 20));
+    assert!(first == big[..1 << 20] && rest == big[1 << 20..], "the download finishes");
+    assert!(d.closed(), "then its connection closes");
+    assert_eq!(server.binary.wait(), Some(0), "and the server exits 0");
+}
