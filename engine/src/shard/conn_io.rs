@@ -142,12 +142,13 @@ impl Shard {
         buf.clear();
         let conn = self.conns.get_mut(index);
         if conn.file.as_ref().is_some_and(|file| file.offset >= file.end) {
-            // The file body's last chunk is out: close the descriptor, and do not keep the
-            // chunk-sized buffer on a connection that may now idle.
-            conn.file = None;
-            if buf.capacity() > limits::CONN_BUFFER_BYTES {
-                buf = Vec::new();
-            }
+            conn.file = None; // the file body's last chunk is out: close the descriptor
+        }
+        if conn.file.is_none() && buf.capacity() > limits::POOLED_BUFFER_BYTES_MAX {
+            // A large response (a `/run` with big outputs) or a file body's chunks grew the
+            // buffer: do not keep that on a connection that may now idle (up to the idle
+            // timeout) — every idle connection would pin its largest answer.
+            buf = Vec::new();
         }
         if conn.out.capacity() == 0 {
             conn.out = buf;

@@ -360,6 +360,48 @@ fn idle_connections_do_not_keep_large_buffers() {
     still_serves(&mut idle[0]);
 }
 
+/// The same for responses: a connection's output buffer grows to its largest response (a
+/// `/run` with a large collector output) and must not keep that size once the response is
+/// sent, or every idle keep-alive connection pins its largest answer until the idle timeout
+/// (measured before the fix: eight idle connections after one 8 MiB output each held 56 MiB
+/// more).
+#[test]
+fn idle_connections_do_not_keep_large_response_buffers() {
+    require_judge!();
+    const OUTPUT_BYTES: usize = 8 << 20;
+    let server = start(&[]);
+    let run = format!(
+        r#"{{"cmd":[{}]}}"#,
+        // `tr -c a a`: every byte that is not `a` becomes `a` (JSON without escapes).
+        sh_cmd(&format!("head -c {OUTPUT_BYTES} /dev/zero | tr -c a a"), "").replacen(
+            r#""name":"stdout","max":10240"#,
+            &format!(r#""name":"stdout","max":{}"#, OUTPUT_BYTES + 1),
+            1
+        )
+    );
+    let send = |c: &mut Client| {
+        let r = post_run(c, &run);
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(output(&json(&r), 0, "stdout").len(), OUTPUT_BYTES, "the whole output");
+        assert!(!r.closes(), "the connection stays open");
+    };
+    for _ in 0..2 {
+        send(&mut server.client());
+    }
+    let pid = server.binary.child.id();
+    let base = rss_mib(pid);
+    let mut idle = Vec::new();
+    for _ in 0..8 {
+        let mut c = server.client();
+        send(&mut c);
+        idle.push(c);
+    }
+    let grown = rss_mib(pid).saturating_sub(base);
+    eprintln!("8 idle connections after {OUTPUT_BYTES}-byte outputs: +{grown} MiB");
+    assert!(grown < 32, "8 idle connections hold {grown} MiB more (base {base} MiB)");
+    still_serves(&mut idle[0]);
+}
+
 /// Bodies still arriving: each connection's is bounded by `-body-bytes-max`, but a client
 /// trickling large bodies over many connections held their sum (measured before the fix: 40
 /// connections with 15 MiB of a 16 MiB body each took the server from 60 to 684 MB). Past
