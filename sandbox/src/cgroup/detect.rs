@@ -149,6 +149,19 @@ pub fn v2_enabled(available: &[String], cpu_rate: bool) -> Vec<String> {
         .collect()
 }
 
+/// The v2 cgroup to build under, given the one this process is in: its parent when that is
+/// our own leaf [`V2_SERVER_LEAF`](super::V2_SERVER_LEAF) (a second pool of this process, or a server started by one,
+/// moved there by an earlier `vacate`), so roots sit side by side instead of nesting a level
+/// deeper each time.
+pub fn v2_base(own: PathBuf) -> PathBuf {
+    match own.parent() {
+        Some(parent) if own.file_name().is_some_and(|n| n == super::V2_SERVER_LEAF) => {
+            parent.to_path_buf()
+        }
+        _ => own,
+    }
+}
+
 /// Directory of our own cgroup in a mount: mount point + (own path relative to the mount root).
 fn own_dir(m: &CgroupMount, own: &str) -> Option<PathBuf> {
     let root = m.root.trim_end_matches('/');
@@ -180,7 +193,7 @@ pub fn choose(
     }
     let v2_path = own.iter().find(|(cs, _)| cs.is_empty()).map(|(_, p)| p.as_str());
     if let (Some(m), Some(path)) = (mounts.iter().find(|m| m.v2), v2_path)
-        && let Some(dir) = own_dir(m, path)
+        && let Some(dir) = own_dir(m, path).map(v2_base)
     {
         let controllers = v2_controllers(&dir);
         if V2_REQUIRED.iter().all(|r| controllers.iter().any(|c| c == r)) {
@@ -302,6 +315,22 @@ mod tests {
             }
         );
         assert_eq!(choose(&mounts, &own, |_| vec!["hugetlb".into()]), Layout::None);
+        // Already moved into our leaf (a second pool, or a server started by the first one's
+        // process): the service's cgroup is still the base, and its controllers count.
+        let own = parse_proc_cgroup(
+            "0::/system.slice/shardbox.service/shardbox-server
+",
+        );
+        let base = |d: &Path| {
+            if d.ends_with("shardbox.service") { with(d) } else { vec!["memory".into()] }
+        };
+        assert_eq!(
+            choose(&mounts, &own, base),
+            Layout::V2 {
+                dir: PathBuf::from("/sys/fs/cgroup/system.slice/shardbox.service"),
+                controllers: with(Path::new("")),
+            }
+        );
     }
 
     #[test]

@@ -29,11 +29,12 @@
 //! v2 note: controllers can be enabled under our cgroup only if it holds no process (the "no
 //! internal processes" rule). Started by systemd or a container runtime, our cgroup holds
 //! shardbox itself, so [`CgroupRoot::new`] first moves every process of it into a leaf child
-//! named [`V2_SERVER_LEAF`], as go-judge does. The cgroup must be delegated to us (writable,
-//! e.g. a systemd unit with `Delegate=yes`); otherwise [`CgroupRoot::new`] fails and the pool
-//! falls back to rlimits. This machine is v1 (its cgroup2 mount has no controllers), so the v2 paths
-//! are unit-tested on file formats only; mounting a cgroup2 hierarchy with controllers in a
-//! private place is impossible while v1 holds them.
+//! named [`V2_SERVER_LEAF`], as go-judge does (a process already there builds beside it:
+//! [`detect::v2_base`]). The cgroup must be delegated to us (writable, e.g. a systemd unit with
+//! `Delegate=yes`); otherwise [`CgroupRoot::new`] fails and the pool falls back to rlimits.
+//! This machine is v1 (its cgroup2 mount has no controllers, and one with controllers cannot be
+//! mounted while v1 holds them), so the v2 paths run for real in a qemu guest with a
+//! cgroup-v2-only kernel: `.ci/cgroup2-guest.sh` (see `docs/architecture.md`).
 
 pub mod detect;
 
@@ -854,6 +855,12 @@ impl Cgroup {
     /// Whether the memory peak can be reset per run (v1 always; v2 on kernels 6.12+).
     pub fn peak_resettable(&self) -> bool {
         self.peak_resettable
+    }
+
+    /// Whether the next run needs a new cgroup to report its own memory peak: v2 before kernel
+    /// 6.12 (no `memory.peak` reset) once a run has used this one.
+    pub fn needs_replacing_for_a_run(&self) -> bool {
+        self.version == CgroupVersion::V2 && !self.peak_resettable && !self.fresh
     }
 
     /// Directories (for tests).

@@ -389,6 +389,10 @@ impl Container {
         req: &ExecRequest<'_>,
         cancel: Option<&crate::exec::Canceller>,
     ) -> Result<ExecOutcome, ContainerError> {
+        // A second run in one hand-out on v2 before 6.12: the peak cannot be reset.
+        if self.cgroup.as_ref().is_some_and(Cgroup::needs_replacing_for_a_run) {
+            self.rotate_cgroup()?;
+        }
         let cfg = &self.config.config;
         let limits = &req.limits;
         if req.files.len() > MSG_FDS_MAX {

@@ -7,7 +7,6 @@
 use std::os::fd::AsFd;
 
 use super::{BrokenReason, Container, ContainerError};
-use crate::cgroup::CgroupVersion;
 use crate::limits::{KILL_WAIT_MS_MAX, REPLY_WAIT_MS_MAX};
 use crate::protocol::{Reply, Request};
 use crate::sys;
@@ -61,14 +60,14 @@ impl Container {
             return Err(self.fail(BrokenReason::CgroupNotEmpty));
         }
         let leftover = cg.memory_current()?;
-        let per_run = cg.version() == CgroupVersion::V2 && !cg.peak_resettable();
-        if leftover > self.config.config.memory_leftover_bytes_max || per_run {
+        if leftover > self.config.config.memory_leftover_bytes_max || cg.needs_replacing_for_a_run()
+        {
             self.rotate_cgroup()?;
         }
         Ok(())
     }
 
-    fn rotate_cgroup(&mut self) -> Result<(), ContainerError> {
+    pub(super) fn rotate_cgroup(&mut self) -> Result<(), ContainerError> {
         let Some(old) = self.cgroup.as_ref() else { return Ok(()) };
         let name = format!("c{}-{}", self.id, self.generation + 1);
         let cg = old.sibling(&name)?;
