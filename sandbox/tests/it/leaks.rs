@@ -100,7 +100,9 @@ fn thousand_runs() -> Result<(), Failed> {
         let o = c.run(&req, None)?;
         run_ns.push(t.elapsed().as_nanos() as u64);
         check(o.status == WaitStatus::Exited(0), || format!("{o:?}"))?;
-        check(start.elapsed() < Duration::from_secs(120), || "1000 runs took over 120 s".into())?;
+        // A guard against a hang, not a speed check: under software emulation on a loaded
+        // machine (.ci/cgroup2-guest.sh) the 1000 runs took over 120 s.
+        check(start.elapsed() < Duration::from_secs(600), || "1000 runs took over 600 s".into())?;
     }
     let total = start.elapsed();
     std::thread::sleep(Duration::from_millis(200));

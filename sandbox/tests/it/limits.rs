@@ -128,6 +128,10 @@ fn stack() -> Result<(), Failed> {
 fn fallback() -> Result<(), Failed> {
     let t = pool().info().cgroup_type;
     check(t == 1 || t == 2, || "main pool has no cgroup".into())?;
+    // Set by .ci/cgroup2-guest.sh, whose guest has cgroup v2 only.
+    if let Ok(want) = std::env::var("SHARDBOX_EXPECT_CGROUP") {
+        check(t.to_string() == want, || format!("cgroupType {t}, expected {want}"))?;
+    }
     let mut cfg = config();
     cfg.cgroup = CgroupMode::Off;
     cfg.pre_fork = 0;

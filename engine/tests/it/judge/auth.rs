@@ -30,7 +30,17 @@ fn token_protects_run_and_file_only() {
     let v = json(&config);
     use sonic_rs::{JsonContainerTrait, JsonValueTrait};
     let rc = v.get("runnerConfig").expect("runnerConfig from the pool");
-    assert!(rc.get("cgroupType").and_then(|t| t.as_u64()).is_some(), "{}", config.text());
+    let cgroup_type = rc.get("cgroupType").and_then(|t| t.as_u64());
+    assert!(cgroup_type.is_some(), "{}", config.text());
+    // Set by .ci/cgroup2-guest.sh, whose guest has cgroup v2 only: go-judge says 2 there.
+    if let Ok(want) = std::env::var("SHARDBOX_EXPECT_CGROUP") {
+        assert_eq!(cgroup_type.map(|t| t.to_string()), Some(want), "{}", config.text());
+        let controllers = rc.get("cgroupControllers").and_then(|c| c.as_array());
+        for c in ["memory", "pids"] {
+            let listed = controllers.is_some_and(|a| a.iter().any(|v| v.as_str() == Some(c)));
+            assert!(listed, "{c} missing: {}", config.text());
+        }
+    }
     assert_eq!(rc.get("workDir").and_then(|w| w.as_str()), Some("/w"));
     assert!(rc.get("mount").and_then(|m| m.as_array()).is_some_and(|m| !m.is_empty()));
 }

@@ -61,25 +61,39 @@ fn count_entries(path: &str) -> usize {
 }
 
 /// The cgroup directories of server `pid` under `prefix` in every hierarchy: its instance
-/// directories (`<prefix>/<pid>-...`) and everything below them. Other worktrees may run this
-/// test at the same time with the same prefix: their instances are not counted.
+/// directories (`<prefix>/<pid>-...`) and everything below them. The prefix directory sits in
+/// the cgroup the server started in, wherever the test runs (v1: each hierarchy's root here;
+/// v2: the test's own cgroup in .ci/cgroup2-guest.sh), so every `prefix` directory of the tree
+/// is looked at. Other worktrees may run this test at the same time with the same prefix:
+/// their instances are not counted.
 pub fn cgroups_of(pid: u32, prefix: &str) -> usize {
     fn walk(d: &Path) -> usize {
-        let Ok(rd) = std::fs::read_dir(d) else { return 0 };
-        rd.flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| 1 + walk(&e.path()))
-            .sum()
+        subdirs(d).map(|e| 1 + walk(&e)).sum()
     }
+    fn subdirs(d: &Path) -> impl Iterator<Item = std::path::PathBuf> {
+        std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.path())
+    }
+    fn prefix_dirs(d: &Path, prefix: &str, depth: u32, out: &mut Vec<std::path::PathBuf>) {
+        for sub in subdirs(d) {
+            if sub.file_name().is_some_and(|n| n == prefix) {
+                out.push(sub);
+            } else if depth > 0 {
+                prefix_dirs(&sub, prefix, depth - 1, out);
+            }
+        }
+    }
+    let mut dirs = Vec::new();
+    prefix_dirs(Path::new("/sys/fs/cgroup"), prefix, 4, &mut dirs);
     let own = format!("{pid}-");
-    std::fs::read_dir("/sys/fs/cgroup")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .flat_map(|h| std::fs::read_dir(h.path().join(prefix)).into_iter().flatten().flatten())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&own))
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| 1 + walk(&e.path()))
+    dirs.iter()
+        .flat_map(|d| subdirs(d))
+        .filter(|e| e.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&own)))
+        .map(|e| 1 + walk(&e))
         .sum()
 }
 
@@ -173,21 +187,23 @@ fn a_thousand_runs_leave_nothing_behind() {
     ]);
     let pid = server.binary.child.id();
     let addr = server.binary.addr;
-    let mut c = server.client();
+    // A connection of its own per snapshot: one kept open over the 1000 runs can reach the
+    // idle timeout on a slow machine (the TCG guest of .ci/cgroup2-guest.sh).
+    let snap = || snapshot(pid, &mut server.client());
     // Warm up every path once, then let the replenisher settle.
     run_mix(addr, 0..60);
     std::thread::sleep(Duration::from_millis(500));
-    let before = snapshot(pid, &mut c);
+    let before = snap();
     let rss_before = rss_kib(pid);
     let t0 = Instant::now();
     run_mix(addr, 60..1060);
     let took = t0.elapsed();
-    let mut after = snapshot(pid, &mut c);
+    let mut after = snap();
     // Killed programs and replaced containers finish going away asynchronously.
     let settle = Instant::now();
     while after != before && settle.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(100));
-        after = snapshot(pid, &mut c);
+        after = snap();
     }
     eprintln!(
         "    1000 mixed /run requests on 2 connections: {took:?} ({:.2} ms each); \
