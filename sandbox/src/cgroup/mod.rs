@@ -701,7 +701,9 @@ impl Cgroup {
                 None if v1 => read_small(&dir.parent().unwrap_or(&dir).join("cpuset.cpus"))?
                     .trim()
                     .to_string(),
-                None => String::new(),
+                // v2: an empty `cpuset.cpus` means "the parent's". A newline, not "": an empty
+                // write never reaches the kernel (the cgroup kept the last run's set).
+                None => "\n".to_string(),
             };
             if limits.cpuset.is_some() || self.version == CgroupVersion::V1 || old.is_some() {
                 write_file(&dir.join("cpuset.cpus"), &v)?;
