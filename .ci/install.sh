@@ -9,6 +9,9 @@ packages=()
 packages+=(qemu-user)
 # bwrap: bench/tests/it/judge_floor.rs runs the bubblewrap baseline of the judge benchmark.
 packages+=(bubblewrap)
+# qemu-system-x86 (without recommends) and busybox-static: .ci/cgroup2-guest.sh boots a
+# cgroup-v2-only guest and runs the sandbox and judge tests there.
+packages+=(qemu-system-x86 busybox-static)
 
 missing=()
 for p in "${packages[@]}"; do
