@@ -17,6 +17,9 @@
 //!
 //! A [`StoredFile`] returned by `get` stays readable after the entry is deleted (it holds the
 //! memfd or an open file), so a run never loses a copy-in to a concurrent `DELETE`.
+//! [`StoredFile::is_text`] says whether the bytes are UTF-8 without NUL (a download's
+//! `Content-Type`); the first call for an entry reads the file, the answer is kept with the
+//! entry (files are immutable), and every later call, from any thread, reads nothing.
 //!
 //! ```
 //! use shardbox_sandbox::filestore::{FileStore, FileStoreConfig};
@@ -32,6 +35,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -40,6 +44,9 @@ use shardbox_alloc::blob::{Blob, BlobError};
 use crate::limits::{
     FILE_ID_TRIES_MAX, FILE_NAME_BYTES_MAX, FILE_STORE_BYTES_DEFAULT, FILE_STORE_FILES_MAX,
 };
+
+mod text;
+use text::TextVerdict;
 
 /// How often expired entries are swept, at most.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
@@ -141,9 +148,24 @@ pub struct StoredFile {
     pub len: u64,
     /// Its bytes.
     pub data: FileData,
+    /// Whether it is text, shared with its entry.
+    text: Arc<TextVerdict>,
 }
 
 impl StoredFile {
+    /// Whether its bytes are UTF-8 without NUL (go-judge's text rule; an empty file is text).
+    /// The first call for a stored file reads it, 64 KiB at a time; the answer is kept with
+    /// the entry, so later calls (any thread, any `get` of the same id) read nothing.
+    pub fn is_text(&self) -> Result<bool, StoreError> {
+        self.text
+            .get_or_check(|| {
+                let read_at =
+                    |buf: &mut [u8], at: u64| Ok(rustix::io::pread(self.as_fd(), buf, at)?);
+                text::is_text(read_at, self.len, text::CHECK_CHUNK_BYTES)
+            })
+            .map_err(|source| StoreError::Io { op: "read", path: self.name.clone(), source })
+    }
+
     /// A fresh read-only descriptor at offset 0, for one consumer.
     pub fn reopen(&self) -> io::Result<File> {
         match &self.data {
@@ -190,6 +212,8 @@ struct Entry {
     /// `Some` in the memory store; the directory store keeps `<dir>/<id>`.
     blob: Option<Arc<Blob>>,
     expires_at: Option<Instant>,
+    /// Whether it is text, once someone asked.
+    text: Arc<TextVerdict>,
 }
 
 #[derive(Debug)]
@@ -240,6 +264,8 @@ impl Drop for Reservation<'_> {
 pub struct FileStore {
     cfg: FileStoreConfig,
     inner: Mutex<Inner>,
+    /// Text checks that read a file, since the store was opened.
+    text_checks: Arc<AtomicU64>,
 }
 
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -275,6 +301,7 @@ impl FileStore {
     /// and indexes the files already there (name unknown, size counted against the quota).
     pub fn open(cfg: FileStoreConfig) -> Result<Self, StoreError> {
         let now = Instant::now();
+        let text_checks = Arc::new(AtomicU64::new(0));
         let mut inner = Inner {
             entries: HashMap::new(),
             used_bytes: 0,
@@ -299,13 +326,14 @@ impl FileStore {
                 }
                 inner.used_bytes = inner.used_bytes.saturating_add(meta.len());
                 let expires_at = cfg.ttl.and_then(|t| now.checked_add(t));
+                let text = Arc::new(TextVerdict::new(&text_checks));
                 inner.entries.insert(
                     id.to_owned(),
-                    Entry { name: String::new(), len: meta.len(), blob: None, expires_at },
+                    Entry { name: String::new(), len: meta.len(), blob: None, expires_at, text },
                 );
             }
         }
-        Ok(Self { cfg, inner: Mutex::new(inner) })
+        Ok(Self { cfg, inner: Mutex::new(inner), text_checks })
     }
 
     /// The configuration it was opened with.
@@ -395,7 +423,9 @@ impl FileStore {
             Some(dir) => (None, Self::write_disk(dir, &id, src)?),
         };
         let expires_at = self.cfg.ttl.and_then(|t| Instant::now().checked_add(t));
-        reservation.commit(&id, Entry { name: name.to_owned(), len: copied, blob, expires_at });
+        let text = Arc::new(TextVerdict::new(&self.text_checks));
+        let entry = Entry { name: name.to_owned(), len: copied, blob, expires_at, text };
+        reservation.commit(&id, entry);
         Ok(id)
     }
 
@@ -443,7 +473,7 @@ impl FileStore {
             return Err(not_found());
         }
         entry.expires_at = ttl.and_then(|t| now.checked_add(t));
-        let (name, len) = (entry.name.clone(), entry.len);
+        let (name, len, text) = (entry.name.clone(), entry.len, Arc::clone(&entry.text));
         let data = match (&entry.blob, &self.cfg.dir) {
             (Some(b), _) => FileData::Memory(Arc::clone(b)),
             (None, Some(dir)) => {
@@ -457,7 +487,7 @@ impl FileStore {
             }
             (None, None) => return Err(not_found()),
         };
-        Ok(StoredFile { name, len, data })
+        Ok(StoredFile { name, len, data, text })
     }
 
     /// Removes the entry `id`.
@@ -486,6 +516,12 @@ impl FileStore {
     /// Bytes stored now.
     pub fn used_bytes(&self) -> u64 {
         self.lock().used_bytes
+    }
+
+    /// How many times [`StoredFile::is_text`] read a file since the store was opened: at most
+    /// once per stored file when no read failed (tests assert it).
+    pub fn text_checks(&self) -> u64 {
+        self.text_checks.load(Ordering::Relaxed)
     }
 
     /// Asserts the index invariants (tests call this after every step).

@@ -7,7 +7,9 @@
 //! - `GET /file/{id}` (worker): the bytes, `Content-Disposition: attachment; filename="name"`
 //!   (`filename*=UTF-8''…` for other names, as gin writes it) and a `Content-Type` from the
 //!   name's extension, else `text/plain; charset=utf-8` for UTF-8 text and
-//!   `application/octet-stream` otherwise (checked in 64 KiB chunks). Unknown or invalid id:
+//!   `application/octet-stream` otherwise ([`StoredFile::is_text`]: checked once per stored file,
+//!   the answer kept with the entry, so repeated downloads and HEADs read nothing for it).
+//!   Unknown or invalid id:
 //!   404, empty body. The body is a [`FileBody`] on a `dup` of the store's descriptor: the
 //!   shard sends it a chunk at a time, never copying the file whole into memory.
 //! - `DELETE /file/{id}` (inline): 200 empty; unknown: 404 empty.
@@ -21,6 +23,8 @@ use std::sync::Arc;
 
 use shardbox_http::{Limits, Multipart, boundary, percent_decode};
 use shardbox_sandbox::filestore::StoreError;
+#[cfg(doc)]
+use shardbox_sandbox::filestore::StoredFile;
 use shardbox_sandbox::result::{error_body, write_string_map};
 
 use super::{JSON, Judge, empty_response, error_response};
@@ -168,46 +172,6 @@ fn content_type(name: &str, data: &[u8]) -> &'static str {
 const TEXT: &str = "text/plain; charset=utf-8";
 const BINARY: &str = "application/octet-stream";
 
-/// Bytes the text check reads at a time (on a worker thread).
-const SNIFF_CHUNK_BYTES: usize = 64 * 1024;
-
-/// Whether the `len` bytes `read_at` gives are UTF-8 without NUL (what `content_type` asks of
-/// a whole file), read `chunk` bytes at a time with a bounded buffer: a sequence cut by a
-/// chunk's end is carried into the next.
-fn is_text(
-    mut read_at: impl FnMut(&mut [u8], u64) -> std::io::Result<usize>,
-    len: u64,
-    chunk: usize,
-) -> std::io::Result<bool> {
-    // At most 3 bytes of an unfinished UTF-8 sequence are carried at the start of `buf`.
-    let mut buf = vec![0u8; chunk + 3];
-    let (mut carry, mut offset) = (0usize, 0u64);
-    while offset < len {
-        let want = usize::try_from(len - offset).unwrap_or(usize::MAX).min(chunk);
-        let n = read_at(&mut buf[carry..carry + want], offset)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        offset += n as u64;
-        let data = &buf[..carry + n];
-        if data[carry..].contains(&0) {
-            return Ok(false);
-        }
-        match std::str::from_utf8(data) {
-            Ok(_) => carry = 0,
-            // Cut short at the end: keep the tail for the next chunk.
-            Err(e) if e.error_len().is_none() => {
-                let valid = e.valid_up_to();
-                let tail = data.len() - valid;
-                buf.copy_within(valid..valid + tail, 0);
-                carry = tail;
-            }
-            Err(_) => return Ok(false),
-        }
-    }
-    Ok(carry == 0)
-}
-
 /// A `Content-Type` from the file name's extension, if it has a known one.
 fn type_from_name(name: &str) -> Option<&'static str> {
     let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
@@ -254,17 +218,14 @@ pub fn download_handler(judge: &Arc<Judge>) -> Handler {
                 Ok(fd) => std::fs::File::from(fd),
                 Err(e) => return error_response(500, &format!("duplicating the file: {e}")),
             };
+            // Read at most once per stored file: the store keeps the answer with the entry.
             let content_type = match type_from_name(&stored.name) {
                 Some(t) => t,
-                None => {
-                    use std::os::unix::fs::FileExt;
-                    let read_at = |buf: &mut [u8], at: u64| file.read_at(buf, at);
-                    match is_text(read_at, stored.len, SNIFF_CHUNK_BYTES) {
-                        Ok(true) => TEXT,
-                        Ok(false) => BINARY,
-                        Err(e) => return error_response(500, &format!("reading the file: {e}")),
-                    }
-                }
+                None => match stored.is_text() {
+                    Ok(true) => TEXT,
+                    Ok(false) => BINARY,
+                    Err(e) => return error_response(store_error(&e), &e.to_string()),
+                },
             };
             let body = FileBody { fd: file.into(), len: stored.len };
             let mut r = Response::with_file(200, content_type, body);
@@ -310,36 +271,6 @@ mod tests {
         assert_eq!(content_type("a.cpp", b"\0"), "text/plain; charset=utf-8");
         assert_eq!(content_type("noext", b"hello"), "text/plain; charset=utf-8");
         assert_eq!(content_type("noext", b"\x7fELF\0"), "application/octet-stream");
-    }
-
-    #[test]
-    fn the_chunked_text_check_agrees_with_the_whole_one() {
-        let mut cases: Vec<Vec<u8>> = vec![
-            b"".to_vec(),
-            b"hello".to_vec(),
-            "é€😀".repeat(7).into_bytes(),
-            b"a\0b".to_vec(),
-            b"\xff".to_vec(),
-            "ab\u{e9}".as_bytes()[..3].to_vec(), // cut inside the last character
-        ];
-        let mut invalid_late = "x😀".repeat(9).into_bytes();
-        invalid_late.push(0x80);
-        cases.push(invalid_late);
-        for data in &cases {
-            let whole = content_type("noext", data) == TEXT;
-            for chunk in 1..=9 {
-                let read_at = |buf: &mut [u8], at: u64| {
-                    let at = usize::try_from(at).expect("small");
-                    let n = buf.len().min(data.len() - at);
-                    buf[..n].copy_from_slice(&data[at..at + n]);
-                    Ok(n)
-                };
-                let chunked = is_text(read_at, data.len() as u64, chunk).expect("read");
-                assert_eq!(chunked, whole, "{data:?} in chunks of {chunk}");
-            }
-        }
-        let short = is_text(|_: &mut [u8], _| Ok(0), 4, 2);
-        assert!(short.is_err(), "a file shorter than its length is an error");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Unit tests of the file store: both backends, quota and count limits at their boundaries,
-//! TTL expiry and refresh, id validation (go-judge `file_local_test.go`) and concurrent use.
+//! TTL expiry and refresh, id validation (go-judge `file_local_test.go`), concurrent use, and
+//! the text check done once per file.
 
 use super::*;
 
@@ -266,4 +267,126 @@ fn concurrent_adds_never_exceed_the_quota() {
     assert_eq!(added, 33, "exactly floor(1000 / 30) adds fit");
     assert_eq!(store.used_bytes(), 990);
     store.check_invariants();
+}
+
+/// Files whose text check crosses the 64 KiB read boundary, with the answer go-judge's rule
+/// (UTF-8 without NUL) gives.
+fn text_cases() -> Vec<(&'static str, Vec<u8>, bool)> {
+    let chunk = text::CHECK_CHUNK_BYTES;
+    // "a" then 2-byte characters: one of them spans bytes chunk-1 and chunk.
+    let split = format!("a{}", "é".repeat(chunk / 2 + 100)).into_bytes();
+    assert_eq!(split[chunk - 1], 0xC3, "a character starts at the last byte of the first read");
+    let late = |tail: &[u8]| [vec![b'a'; chunk + 100], tail.to_vec()].concat();
+    let mut cut_at_end = vec![b'a'; chunk - 1];
+    cut_at_end.push(0xC3);
+    vec![
+        ("text", b"hello\n".to_vec(), true),
+        ("binary", b"\x7fELF\x02\x01\0\0".to_vec(), false),
+        ("empty", Vec::new(), true),
+        ("utf-8 split at 64 KiB", split, true),
+        ("NUL after 64 KiB", late(b"\0"), false),
+        ("invalid byte after 64 KiB", late(b"\xff"), false),
+        ("cut inside the last character", cut_at_end, false),
+    ]
+}
+
+#[test]
+fn text_is_checked_once_per_file_on_both_backends() {
+    for (store, dir) in stores("text", FileStoreConfig::default()) {
+        let cases = text_cases();
+        let mut ids = Vec::new();
+        for (i, (what, data, _)) in cases.iter().enumerate() {
+            // Both ways in: uploads (`add_bytes`) and `copyOutCached` (`add_file`).
+            let id = if i % 2 == 0 {
+                store.add_bytes("noext", data)
+            } else {
+                store.add_file("noext", data.as_slice(), data.len() as u64)
+            };
+            ids.push(id.unwrap_or_else(|e| panic!("{what}: {e}")));
+        }
+        assert_eq!(store.text_checks(), 0, "storing a file does not check it");
+        for round in 0..3 {
+            for ((what, _, want), id) in cases.iter().zip(&ids) {
+                let f = store.get(id).expect("get");
+                assert_eq!(f.is_text().expect("check"), *want, "{what}, round {round}");
+                assert_eq!(f.is_text().expect("check"), *want, "{what}, asked again");
+            }
+            assert_eq!(store.text_checks(), cases.len() as u64, "one check per file");
+        }
+        if let Some(dir) = dir {
+            // Reopened: the files found on disk are checked once each, too.
+            drop(store);
+            let cfg = FileStoreConfig { dir: Some(dir.clone()), ..FileStoreConfig::default() };
+            let store = FileStore::open(cfg).expect("reopen");
+            for _ in 0..2 {
+                for ((what, _, want), id) in cases.iter().zip(&ids) {
+                    let f = store.get(id).expect("get after reopen");
+                    assert_eq!(f.is_text().expect("check"), *want, "{what}, reopened");
+                }
+            }
+            assert_eq!(store.text_checks(), cases.len() as u64, "one check per file, reopened");
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A kept answer reads nothing: with the directory store, bytes changed behind the store's back
+/// after the first check do not change the answer (they would if it read the file again).
+#[test]
+fn a_kept_answer_does_not_read_the_file() {
+    let dir = temp_dir("text-kept");
+    let cfg = FileStoreConfig { dir: Some(dir.clone()), ..FileStoreConfig::default() };
+    let store = FileStore::open(cfg).expect("store");
+    let id = store.add_bytes("noext", b"plain text").expect("add");
+    assert!(store.get(&id).expect("get").is_text().expect("check"));
+    std::fs::write(dir.join(&id), b"\0\0\0\0\0\0\0\0\0\0").expect("overwrite");
+    let f = store.get(&id).expect("get");
+    assert_eq!(f.read_to_vec().expect("read"), [0; 10], "the bytes did change");
+    assert!(f.is_text().expect("kept"), "the answer was not recomputed");
+    let other = store.add_bytes("noext", b"\0").expect("add");
+    assert!(!store.get(&other).expect("get").is_text().expect("check"), "a new file is checked");
+    assert_eq!(store.text_checks(), 2);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Concurrent first downloads of one file check it once: the others wait for the answer.
+#[test]
+fn concurrent_checks_of_one_file_read_it_once() {
+    for (store, dir) in stores("text-race", FileStoreConfig::default()) {
+        let store = Arc::new(store);
+        let id = store.add_bytes("noext", "é".repeat(1 << 19).as_bytes()).expect("add");
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (s, id) = (Arc::clone(&store), id.clone());
+                std::thread::spawn(move || {
+                    (0..20).all(|_| s.get(&id).and_then(|f| f.is_text()).expect("check"))
+                })
+            })
+            .collect();
+        for t in threads {
+            assert!(t.join().expect("thread"), "text every time");
+        }
+        assert_eq!(store.text_checks(), 1, "8 threads, 160 asks, one check");
+        if let Some(dir) = dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A failed check keeps no answer: the next caller checks again.
+#[test]
+fn a_failed_check_is_retried() {
+    let dir = temp_dir("text-fail");
+    let cfg = FileStoreConfig { dir: Some(dir.clone()), ..FileStoreConfig::default() };
+    let store = FileStore::open(cfg).expect("store");
+    let id = store.add_bytes("noext", b"0123456789").expect("add");
+    let f = store.get(&id).expect("get");
+    let path = dir.join(&id);
+    std::fs::write(&path, b"01234").expect("truncate behind the store's back");
+    let err = f.is_text().expect_err("shorter than its length");
+    assert!(matches!(err, StoreError::Io { op: "read", .. }), "{err}");
+    std::fs::write(&path, b"0123456789").expect("restore");
+    assert!(store.get(&id).expect("get").is_text().expect("retried"));
+    assert_eq!(store.text_checks(), 2, "the failed check and the retry");
+    let _ = std::fs::remove_dir_all(dir);
 }

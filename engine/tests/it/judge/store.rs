@@ -1,6 +1,6 @@
 //! The file store behind the binary with `-dir` (files on disk, kept across a restart, usable
 //! by `/run`) and with `-file-timeout` (an entry not read for that long is gone: 404, out of the
-//! listing and off the disk; a read refreshes it).
+//! listing and off the disk; a read refreshes it), and a download type checked once per file.
 
 use std::time::Duration;
 
@@ -117,4 +117,37 @@ fn entries_expire_after_the_file_timeout() {
             );
         }
     }
+}
+
+/// A download's text/binary `Content-Type` (no known extension) is decided once per stored
+/// file: after the first GET, bytes changed on the `-dir` disk behind the server's back (stored
+/// files are immutable, so only a test does this) are served, but the type is not re-checked,
+/// by GET or HEAD. A server that read the file again per request would answer binary here.
+#[test]
+fn a_download_type_is_checked_once_per_file() {
+    require_judge!();
+    let dir = TempDir::new("store-type-once");
+    let dir_arg = dir.0.display().to_string();
+    let server = start(&["-dir", &dir_arg]);
+    let mut c = server.client();
+    let text = "é".repeat(40_000); // 80 000 bytes: a character spans the 64 KiB read boundary
+    let id = id_of(&upload(&mut c, "notes", text.as_bytes()));
+    let first = c.get(&format!("/file/{id}"));
+    assert_eq!(first.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert!(first.body == text.as_bytes());
+    let binary = vec![0u8; text.len()];
+    std::fs::write(dir.0.join(&id), &binary).expect("overwrite the stored file");
+    let again = c.get(&format!("/file/{id}"));
+    assert!(again.body == binary, "the new bytes are served");
+    assert_eq!(again.header("content-type"), Some("text/plain; charset=utf-8"), "not re-checked");
+    c.send(format!("HEAD /file/{id} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+    let head = c.read_reply_for(true).expect("HEAD reply");
+    assert_eq!(head.header("content-type"), Some("text/plain; charset=utf-8"), "HEAD too");
+    // Another file is checked on its own, and an empty one is text.
+    let bin_id = id_of(&upload(&mut c, "blob", &binary));
+    let b = c.get(&format!("/file/{bin_id}"));
+    assert_eq!(b.header("content-type"), Some("application/octet-stream"));
+    let empty_id = id_of(&upload(&mut c, "empty", b""));
+    let e = c.get(&format!("/file/{empty_id}"));
+    assert_eq!(e.header("content-type"), Some("text/plain; charset=utf-8"));
 }
