@@ -69,6 +69,11 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // A failing test shows what the server logged (a panicking judge job, a pool error).
+        if std::thread::panicking() {
+            let log = self.binary.log.lock().map(|l| l.join("\n")).unwrap_or_default();
+            eprintln!("server log:\n{log}");
+        }
         if let Ok(Some(_)) = self.binary.child.try_wait() {
             return; // a test stopped it already
         }
