@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+case "$repo" in *[[:space:]]*) echo "cgroup2-guest: the repository path has a space (a kernel parameter carries it): $repo" >&2; exit 1 ;; esac
 cache=$repo/target/cgroup2-guest
 mkdir -p "$cache"
 
@@ -52,6 +53,11 @@ EOF
 commands=()
 for t in "${tests[@]}"; do
     read -r dir target exe <<<"$t"
+    # The guest sees /tmp and /var/tmp as its own tmpfs, and of them only the repository.
+    case "$exe" in
+        "$repo"/*) ;;
+        /tmp/* | /var/tmp/*) echo "cgroup2-guest: $exe is under a tmpfs of the guest, outside $repo (CARGO_TARGET_DIR?)" >&2; exit 1 ;;
+    esac
     case "$dir $target" in
         "sandbox shardbox_sandbox") commands+=("$exe --color never cgroup::") ;;
         "sandbox it") commands+=("$exe --color never") ;;
@@ -139,7 +145,7 @@ run_guest() {
         -accel "$accel" -cpu "$cpu" -smp 2 -m "${GUEST_MEM:-3G}" -nodefaults -no-reboot \
         -display none -serial stdio -monitor none \
         -kernel "$kdir/vmlinuz" -initrd "$kdir/initrd.gz" \
-        -append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet shardbox.run=$run" \
+        -append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet shardbox.run=$run shardbox.repo=$repo" \
         -virtfs "local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap" \
         -virtfs "local,path=$run,mount_tag=run,security_model=none" \
         </dev/null | tee "$run/console.log" || status=$?
