@@ -16,6 +16,12 @@ pub const MSG_BYTES_MAX: usize = 64 * 1024;
 /// program can be given (`files` in go-judge, fd 0..n-1).
 pub const MSG_FDS_MAX: usize = 64;
 
+/// Highest fd number (exclusive) marked close-on-exec one by one where the kernel lacks
+/// `CLOSE_RANGE_CLOEXEC` (before 5.11; the lower of this and RLIMIT_NOFILE's soft limit). A
+/// program's child holds the init's few fds plus at most [`MSG_FDS_MAX`] dups just above its
+/// fd table, all allocated lowest-first, so its fds sit far below this.
+pub const CLOEXEC_LOOP_FDS_MAX: u32 = 4096;
+
 /// Largest number of argv entries of one program.
 pub const ARGS_COUNT_MAX: usize = 4096;
 
@@ -184,6 +190,7 @@ const _: () = assert!(
     ARGV_ENV_BYTES_MAX + FILES_MAX + RLIMITS_COUNT_MAX * 12 + 64 <= MSG_BYTES_MAX,
     "argv, env, fd slots and rlimits of one exec fit one control message"
 );
+const _: () = assert!(CLOEXEC_LOOP_FDS_MAX as usize > 4 * MSG_FDS_MAX, "room above the fd table");
 const _: () = assert!(JSON_DEPTH_MAX >= 8, "the request schema nests 5 levels deep");
 const _: () = assert!(ARGV_ENV_ENTRY_OVERHEAD_BYTES >= 4, "covers the 4-byte length prefix");
 const _: () = assert!(ARGV_ENV_BYTES_MAX <= REQUEST_BYTES_MAX);

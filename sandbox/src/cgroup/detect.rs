@@ -162,6 +162,54 @@ pub fn v2_base(own: PathBuf) -> PathBuf {
     }
 }
 
+/// What the v2 kernel offers beyond the required controllers, probed once per
+/// [`CgroupRoot`](super::CgroupRoot) in its own directory (see `docs/architecture.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct V2Features {
+    /// `memory.peak` exists (kernel 5.19+). Without it the peak memory of a run is the largest
+    /// `ru_maxrss` of its processes (as go-judge does), or the memory limit after an OOM kill.
+    pub memory_peak: bool,
+    /// Writing `memory.peak` resets it for the writer's fd (kernel 6.12+). Without it a cgroup
+    /// that has served a run is replaced before the next one, to report that run's own peak.
+    pub memory_peak_reset: bool,
+    /// `pids.peak` exists (kernel 6.1+). Without it no peak task count is reported.
+    pub pids_peak: bool,
+}
+
+impl V2Features {
+    /// The features of a cgroup whose directory holds the files `names`; `reset_ok`: writing
+    /// `reset` to its `memory.peak` succeeded.
+    pub fn from_files<'a>(names: impl IntoIterator<Item = &'a str>, reset_ok: bool) -> Self {
+        let mut f = V2Features { memory_peak: false, memory_peak_reset: false, pids_peak: false };
+        for n in names {
+            match n {
+                "memory.peak" => f.memory_peak = true,
+                "pids.peak" => f.pids_peak = true,
+                _ => {}
+            }
+        }
+        f.memory_peak_reset = f.memory_peak && reset_ok;
+        f
+    }
+
+    /// One line saying what is missing and how memory is measured; `None` when nothing is.
+    pub fn notice(&self) -> Option<String> {
+        let memory = if !self.memory_peak {
+            "no memory.peak (kernel < 5.19): memory limits are enforced by memory.max, the peak \
+             memory reported is the largest ru_maxrss of the run's processes (as go-judge), or \
+             the limit after an OOM kill"
+        } else if !self.memory_peak_reset {
+            "memory.peak cannot be reset (kernel < 6.12): a fresh cgroup serves each run"
+        } else {
+            ""
+        };
+        let pids =
+            if self.pids_peak { "" } else { "no pids.peak (kernel < 6.1): no peak task count" };
+        let parts: Vec<&str> = [memory, pids].into_iter().filter(|p| !p.is_empty()).collect();
+        if parts.is_empty() { None } else { Some(format!("cgroup v2: {}", parts.join("; "))) }
+    }
+}
+
 /// Directory of our own cgroup in a mount: mount point + (own path relative to the mount root).
 fn own_dir(m: &CgroupMount, own: &str) -> Option<PathBuf> {
     let root = m.root.trim_end_matches('/');
@@ -354,5 +402,29 @@ mod tests {
             panic!()
         };
         assert_eq!(dir, PathBuf::from("/mnt/cg x/a"));
+    }
+
+    #[test]
+    fn v2_features_by_kernel() {
+        // Files of a v2 cgroup with memory and pids enabled, as each kernel series has them.
+        let k5_10 = ["cgroup.procs", "memory.current", "memory.max", "memory.events", "pids.max"];
+        let k6_1 = [&k5_10[..], &["memory.peak", "pids.peak"]].concat();
+        let f = V2Features::from_files(k5_10, false);
+        assert_eq!(
+            f,
+            V2Features { memory_peak: false, memory_peak_reset: false, pids_peak: false }
+        );
+        let text = f.notice().expect("5.10 lacks features");
+        assert!(text.contains("no memory.peak") && text.contains("ru_maxrss"), "{text}");
+        assert!(text.contains("no pids.peak"), "{text}");
+        // No memory.peak: a successful reset write cannot make it resettable.
+        assert!(!V2Features::from_files(k5_10, true).memory_peak_reset);
+        let f = V2Features::from_files(k6_1.iter().copied(), false);
+        assert_eq!(f, V2Features { memory_peak: true, memory_peak_reset: false, pids_peak: true });
+        let text = f.notice().expect("6.1 cannot reset the peak");
+        assert!(text.contains("cannot be reset") && !text.contains("pids"), "{text}");
+        let f = V2Features::from_files(k6_1.iter().copied(), true);
+        assert!(f.memory_peak_reset);
+        assert_eq!(f.notice(), None);
     }
 }

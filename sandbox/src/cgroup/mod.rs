@@ -303,6 +303,11 @@ impl CgroupRoot {
                 let dir = prefix_dir.join(&name);
                 mkdir_cg(&dir, false)?;
                 write_file(&dir.join("cgroup.subtree_control"), &line)?;
+                let features = probe_v2_features(&dir);
+                static NOTICE: std::sync::Once = std::sync::Once::new();
+                if let Some(text) = features.notice() {
+                    NOTICE.call_once(|| eprintln!("shardbox sandbox: {text}"));
+                }
                 Ok(CgroupRoot {
                     version: CgroupVersion::V2,
                     dirs: vec![("unified".into(), dir)],
@@ -394,6 +399,21 @@ fn clean_stale(prefix_dir: &Path) {
     }
 }
 
+/// What the kernel offers in the v2 cgroup `dir` (one with the memory and pids controllers):
+/// its file names, and whether `memory.peak` takes a reset (which, on 6.12+, resets it only
+/// for the fd written, so probing it changes nothing anyone reads).
+fn probe_v2_features(dir: &Path) -> detect::V2Features {
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    let reset_ok = OpenOptions::new()
+        .write(true)
+        .open(dir.join("memory.peak"))
+        .and_then(|mut f| f.write_all(b"reset\n"))
+        .is_ok();
+    detect::V2Features::from_files(names.iter().map(String::as_str), reset_ok)
+}
+
 /// The leaf child of our own v2 cgroup that its processes (shardbox, its helper) move to.
 pub const V2_SERVER_LEAF: &str = "shardbox-server";
 
@@ -424,6 +444,18 @@ fn vacate(base: &Path) -> Result<(), CgroupError> {
         }
     }
     Ok(())
+}
+
+/// The peak memory of a run on a kernel without `memory.peak` (v2 before 5.19): the largest
+/// `ru_maxrss` of its processes, as go-judge reports there; after an OOM kill in the cgroup,
+/// at least the memory limit `limit_bytes` (the charge reached `memory.max`, or the kernel
+/// would not have killed), so a run killed for memory is reported at its limit even when its
+/// resident set was smaller (page cache, tmpfs files and kernel memory count in the cgroup).
+pub fn fallback_peak_bytes(maxrss_bytes: u64, oom_kills: u64, limit_bytes: Option<u64>) -> u64 {
+    match limit_bytes {
+        Some(limit) if oom_kills > 0 => maxrss_bytes.max(limit),
+        _ => maxrss_bytes,
+    }
 }
 
 /// Limits of one run, as written to the cgroup.
@@ -491,7 +523,9 @@ pub struct Cgroup {
     version: CgroupVersion,
     dirs: Vec<(String, PathBuf)>,
     cpu_file: (PathBuf, File),
-    peak_file: (PathBuf, File),
+    /// `memory.max_usage_in_bytes` (v1) / `memory.peak` (v2; `None` before kernel 5.19, where
+    /// [`Cgroup::usage`] falls back on the programs' maxrss).
+    peak_file: Option<(PathBuf, File)>,
     /// `memory.oom_control` (v1) / `memory.events` (v2), kept open and re-read with `pread` (a
     /// seq file restarts at offset 0, unlike `cgroup.procs`): two reads per run, no open.
     events_file: (PathBuf, File),
@@ -554,7 +588,16 @@ impl Cgroup {
             Ok((p, file))
         };
         let cpu_file = open_rw(find("cpuacct").or_else(|_| find("cpu"))?.join(f.cpu))?;
-        let peak_file = open_rw(find("memory")?.join(f.peak))?;
+        let peak_file = match open_rw(find("memory")?.join(f.peak)) {
+            Ok(p) => Some(p),
+            // v2 before kernel 5.19: no memory.peak (see `detect::V2Features`).
+            Err(CgroupError::Open { source, .. })
+                if version == CgroupVersion::V2 && source.kind() == io::ErrorKind::NotFound =>
+            {
+                None
+            }
+            Err(e) => return Err(e),
+        };
         let events_file = open_rw(find("memory")?.join(f.events))?;
         let current_file = open_rw(find("memory")?.join(f.current))?;
         let pids_current = match version {
@@ -580,7 +623,8 @@ impl Cgroup {
             cpu_limits,
         };
         if version == CgroupVersion::V2 {
-            cg.peak_resettable = cg.peak_file.1.write_all(b"reset\n").is_ok();
+            cg.peak_resettable =
+                cg.peak_file.as_mut().is_some_and(|(_, f)| f.write_all(b"reset\n").is_ok());
         }
         Ok(cg)
     }
@@ -721,17 +765,21 @@ impl Cgroup {
                     value: "0".into(),
                     source,
                 })?;
-                self.peak_file.1.write_all(b"0").map_err(|source| CgroupError::Write {
-                    path: self.peak_file.0.clone(),
-                    value: "0".into(),
-                    source,
-                })?;
+                if let Some((path, f)) = self.peak_file.as_mut() {
+                    f.write_all(b"0").map_err(|source| CgroupError::Write {
+                        path: path.clone(),
+                        value: "0".into(),
+                        source,
+                    })?;
+                }
                 self.cpu_base_ns = 0;
             }
             CgroupVersion::V2 => {
                 self.cpu_base_ns = self.read_cpu_total()?;
-                if self.peak_resettable {
-                    let _ = self.peak_file.1.write_all(b"reset\n");
+                if self.peak_resettable
+                    && let Some((_, f)) = self.peak_file.as_mut()
+                {
+                    let _ = f.write_all(b"reset\n");
                 }
             }
         }
@@ -761,22 +809,32 @@ impl Cgroup {
         Ok(self.read_cpu_total()?.saturating_sub(self.cpu_base_ns))
     }
 
-    /// Counters of the run since `prepare`.
-    pub fn usage(&mut self) -> Result<CgroupUsage, CgroupError> {
+    /// Counters of the run since `prepare`. `maxrss_bytes` (the largest `ru_maxrss` of the
+    /// run's processes) is the peak memory where the kernel has no `memory.peak` (v2 before
+    /// 5.19; see [`fallback_peak_bytes`]).
+    pub fn usage(&mut self, maxrss_bytes: u64) -> Result<CgroupUsage, CgroupError> {
         let cpu_ns = self.cpu_ns()?;
-        let (path, f) = &self.peak_file;
-        let text = read_at0(f, path)?;
-        let memory_peak_bytes =
-            if self.version == CgroupVersion::V2 && !self.peak_resettable && !self.fresh {
-                // Before 6.12 a reused v2 cgroup has no per-run peak: this is the lifetime peak
-                // (documented in docs/architecture.md; the pool replaces such cgroups each run).
-                parse_value(&text).flatten().unwrap_or(0)
-            } else {
-                parse_value(&text)
-                    .flatten()
-                    .ok_or_else(|| CgroupError::Parse { path: path.clone(), text })?
-            };
         let oom_kills = self.read_oom_kills()?.saturating_sub(self.oom_base);
+        let memory_peak_bytes = match &self.peak_file {
+            Some((path, f)) => {
+                let text = read_at0(f, path)?;
+                if self.version == CgroupVersion::V2 && !self.peak_resettable && !self.fresh {
+                    // Before 6.12 a reused v2 cgroup has no per-run peak: this is the lifetime
+                    // peak (documented in docs/architecture.md; the pool replaces such cgroups
+                    // each run).
+                    parse_value(&text).flatten().unwrap_or(0)
+                } else {
+                    parse_value(&text)
+                        .flatten()
+                        .ok_or_else(|| CgroupError::Parse { path: path.clone(), text })?
+                }
+            }
+            None => fallback_peak_bytes(
+                maxrss_bytes,
+                oom_kills,
+                self.written.as_ref().and_then(|l| l.memory_bytes),
+            ),
+        };
         let pids_peak = if self.fresh {
             self.dir_of("pids")
                 .and_then(|d| read_small(&d.join("pids.peak")).ok())
@@ -854,15 +912,24 @@ impl Cgroup {
         Cgroup::open(self.version, dirs, self.graveyard.clone(), self.cpu_limits)
     }
 
+    /// Whether the kernel reports the cgroup's memory peak (v1 always; v2 on kernels 5.19+).
+    pub fn has_memory_peak(&self) -> bool {
+        self.peak_file.is_some()
+    }
+
     /// Whether the memory peak can be reset per run (v1 always; v2 on kernels 6.12+).
     pub fn peak_resettable(&self) -> bool {
         self.peak_resettable
     }
 
-    /// Whether the next run needs a new cgroup to report its own memory peak: v2 before kernel
-    /// 6.12 (no `memory.peak` reset) once a run has used this one.
+    /// Whether the next run needs a new cgroup to report its own memory peak: v2 from kernel
+    /// 5.19 to 6.12 (`memory.peak` without reset) once a run has used this one. Before 5.19
+    /// there is no peak to keep apart: the cgroup is reused.
     pub fn needs_replacing_for_a_run(&self) -> bool {
-        self.version == CgroupVersion::V2 && !self.peak_resettable && !self.fresh
+        self.version == CgroupVersion::V2
+            && self.peak_file.is_some()
+            && !self.peak_resettable
+            && !self.fresh
     }
 
     /// Directories (for tests).
@@ -906,6 +973,15 @@ impl Drop for Cgroup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fallback_peak_is_maxrss_or_the_limit_after_an_oom_kill() {
+        assert_eq!(fallback_peak_bytes(5 << 20, 0, Some(32 << 20)), 5 << 20);
+        assert_eq!(fallback_peak_bytes(5 << 20, 1, Some(32 << 20)), 32 << 20);
+        assert_eq!(fallback_peak_bytes(40 << 20, 2, Some(32 << 20)), 40 << 20);
+        assert_eq!(fallback_peak_bytes(5 << 20, 1, None), 5 << 20);
+        assert_eq!(fallback_peak_bytes(0, 0, None), 0);
+    }
 
     #[test]
     fn values_and_keyed_files() {
@@ -1079,6 +1155,47 @@ mod tests {
             if let Some((path, f)) = &cg.pids_current {
                 assert_eq!(parse_value(&read_at0(f, path).expect("pids.current")), Some(Some(0)));
             }
+        }
+        cg.remove().expect("remove");
+    }
+
+    /// The v2 features found match the running kernel's version (the guest runs of
+    /// `.ci/cgroup2-guest.sh` check each series: 5.10, 6.1, 6.12), and a cgroup without
+    /// `memory.peak` still opens and reports the maxrss it is given.
+    #[test]
+    fn v2_features_match_the_kernel_version() {
+        let root = match CgroupRoot::new("shardbox-unit-features", false) {
+            Ok(root) => root,
+            Err(e) => {
+                eprintln!("SKIPPED: needs root and a usable cgroup hierarchy: {e}");
+                return;
+            }
+        };
+        if root.version() != CgroupVersion::V2 {
+            eprintln!("SKIPPED: v2 feature detection needs cgroup v2 (this is v1)");
+            return;
+        }
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("osrelease");
+        let mut parts = release.trim().split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+        let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        let dir = root.dirs().next().expect("dir").to_path_buf();
+        let f = probe_v2_features(&dir);
+        eprintln!("    kernel {}: {f:?}", release.trim());
+        assert_eq!(f.memory_peak, version >= (5, 19), "{release}: {f:?}");
+        assert_eq!(f.pids_peak, version >= (6, 1), "{release}: {f:?}");
+        assert_eq!(f.memory_peak_reset, version >= (6, 12), "{release}: {f:?}");
+        let mut cg = root.create("c0").expect("create");
+        assert_eq!(cg.has_memory_peak(), f.memory_peak);
+        assert_eq!(cg.peak_resettable(), f.memory_peak_reset);
+        let limits = CgroupLimits { memory_bytes: Some(64 << 20), ..CgroupLimits::default() };
+        cg.prepare(&limits).expect("prepare");
+        let u = cg.usage(3 << 20).expect("usage");
+        if !f.memory_peak {
+            // Nothing ran: no OOM kill, so the peak is the maxrss given.
+            assert_eq!(u.memory_peak_bytes, 3 << 20);
+            assert!(!cg.needs_replacing_for_a_run(), "no peak to keep apart: reuse");
+        } else {
+            assert_eq!(cg.needs_replacing_for_a_run(), !f.memory_peak_reset);
         }
         cg.remove().expect("remove");
     }

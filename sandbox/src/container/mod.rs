@@ -516,7 +516,7 @@ impl Container {
         self.runs += 1;
         let init_ns = self.init_runtime_ns()?.saturating_sub(self.init_base_ns);
         let (cpu_time_ns, memory_peak_bytes, oom, proc_peak) = match self.cgroup.as_mut() {
-            Some(cg) => match cg.usage() {
+            Some(cg) => match cg.usage(report.maxrss_bytes) {
                 Ok(u) => (
                     u.cpu_ns.saturating_sub(init_ns),
                     u.memory_peak_bytes,

@@ -335,12 +335,30 @@ pub fn execve(path: &CStr, argv: &CStrArray, envp: &CStrArray) -> io::Error {
 }
 
 /// `close_range(first, ~0, CLOSE_RANGE_CLOEXEC)`: marks every fd from `first` on close-on-exec.
+/// Kernels before 5.11 (EINVAL: no `CLOSE_RANGE_CLOEXEC`) get `FD_CLOEXEC` set fd by fd up to
+/// the lower of RLIMIT_NOFILE's soft limit and [`CLOEXEC_LOOP_FDS_MAX`](crate::limits::CLOEXEC_LOOP_FDS_MAX).
 pub fn cloexec_from(first: u32) -> io::Result<()> {
     // SAFETY: no memory arguments.
     let ret =
         unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
-    cvt_long(ret)?;
-    Ok(())
+    match cvt_long(ret) {
+        Ok(_) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            // SAFETY: `rl` is a valid rlimit for the kernel to fill.
+            cvt(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) })?;
+            let end = u32::try_from(rl.rlim_cur)
+                .unwrap_or(u32::MAX)
+                .min(crate::limits::CLOEXEC_LOOP_FDS_MAX);
+            for fd in first..end {
+                let Ok(fd) = libc::c_int::try_from(fd) else { break };
+                // SAFETY: F_SETFD on a number that may not be open: EBADF then, nothing else.
+                let _ = unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// `close_range(first, ~0, 0)`: closes every fd from `first` on.

@@ -51,6 +51,17 @@ pub fn pool() -> &'static Pool {
     })
 }
 
+/// Whether the pool reports a run's peak memory from the programs' maxrss rather than from the
+/// cgroup: cgroup v2 on a kernel without `memory.peak` (before 5.19; `cgroup::detect::V2Features`).
+/// maxrss counts every resident page a program maps, shared file pages charged to other cgroups
+/// included, so it can exceed the cgroup's own peak and limit.
+pub fn peak_is_maxrss() -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release.trim().split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+    let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    pool().info().cgroup_type == 2 && version < (5, 19)
+}
+
 pub fn env() -> Vec<Vec<u8>> {
     vec![b"PATH=/usr/bin:/bin".to_vec()]
 }

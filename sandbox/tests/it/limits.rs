@@ -6,7 +6,7 @@ use std::time::Instant;
 use libtest_mimic::{Failed, Trial};
 use shardbox_sandbox::{CgroupMode, ExecLimits, Pool, WaitStatus};
 
-use crate::harness::{check, config, limits, pool, sh};
+use crate::harness::{check, config, limits, peak_is_maxrss, pool, sh};
 
 const MS: u64 = 1_000_000;
 
@@ -77,8 +77,12 @@ fn memory_bomb() -> Result<(), Failed> {
     let o = r.outcome;
     check(o.memory_limit_hit, || format!("no OOM kill: {r:?}"))?;
     check(o.memory_peak_bytes >= 32 << 20, || format!("peak below the limit: {o:?}"))?;
-    check(o.memory_peak_bytes <= (32 << 20) + 16 * 1024, || {
-        format!("peak above the cgroup limit: {o:?}")
+    // The cgroup's peak stays within its limit. Without memory.peak (v2 before 5.19) the peak
+    // is dd's maxrss, which also counts the shared libraries' pages charged elsewhere (seen on
+    // 5.10: 32 284 KiB anon + 1 204 KiB file): a few MiB more are allowed there only.
+    let slack_bytes = if peak_is_maxrss() { 4 << 20 } else { 16 * 1024 };
+    check(o.memory_peak_bytes <= (32 << 20) + slack_bytes, || {
+        format!("peak above the cgroup limit (maxrss: {}): {o:?}", peak_is_maxrss())
     })?;
     // The next run in the same container has its own peak.
     let r = sh(&mut c, "exit 0", limits())?;
