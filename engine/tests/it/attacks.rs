@@ -9,9 +9,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::harness::Client;
+use crate::harness::{Client, rss_bytes};
 use crate::judge::{
-    echo_cmd, field, json, output, post_run, request, require_judge, sh_cmd, start,
+    Server, echo_cmd, field, json, output, post_run, request, require_judge, sh_cmd, start,
 };
 
 /// A host directory for one test (outside every container), removed on drop.
@@ -318,15 +318,22 @@ fn queued_bodies_are_bounded_in_bytes() {
     still_serves(&mut server.client());
 }
 
-/// Resident memory of a process, in MiB.
-fn rss_mib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .expect("VmRSS");
-    kib / 1024
+/// How many MiB the server's RSS grows by while 8 connections each get one answer from `send`
+/// and then stay open, idle (after two warm-up connections, so the allocator's first large
+/// blocks count in the base); returns the growth, the base and the idle connections.
+fn idle_growth_mib(server: &Server, send: impl Fn(&mut Client)) -> (u64, u64, Vec<Client>) {
+    for _ in 0..2 {
+        send(&mut server.client());
+    }
+    let pid = server.binary.child.id();
+    let base = rss_bytes(pid) >> 20;
+    let mut idle = Vec::new();
+    for _ in 0..8 {
+        let mut c = server.client();
+        send(&mut c);
+        idle.push(c);
+    }
+    ((rss_bytes(pid) >> 20).saturating_sub(base), base, idle)
 }
 
 /// A connection that once carried a large body must not keep its buffer while it idles
@@ -343,19 +350,7 @@ fn idle_connections_do_not_keep_large_buffers() {
         assert_eq!(r.status, 400, "{}", r.text());
         assert!(!r.closes(), "the connection stays open");
     };
-    // Warm up, so the allocator's first large blocks are counted in the base.
-    for _ in 0..2 {
-        send(&mut server.client());
-    }
-    let pid = server.binary.child.id();
-    let base = rss_mib(pid);
-    let mut idle = Vec::new();
-    for _ in 0..8 {
-        let mut c = server.client();
-        send(&mut c);
-        idle.push(c);
-    }
-    let grown = rss_mib(pid).saturating_sub(base);
+    let (grown, base, mut idle) = idle_growth_mib(&server, send);
     assert!(grown < 64, "8 idle connections hold {grown} MiB more (base {base} MiB)");
     still_serves(&mut idle[0]);
 }
@@ -385,18 +380,7 @@ fn idle_connections_do_not_keep_large_response_buffers() {
         assert_eq!(output(&json(&r), 0, "stdout").len(), OUTPUT_BYTES, "the whole output");
         assert!(!r.closes(), "the connection stays open");
     };
-    for _ in 0..2 {
-        send(&mut server.client());
-    }
-    let pid = server.binary.child.id();
-    let base = rss_mib(pid);
-    let mut idle = Vec::new();
-    for _ in 0..8 {
-        let mut c = server.client();
-        send(&mut c);
-        idle.push(c);
-    }
-    let grown = rss_mib(pid).saturating_sub(base);
+    let (grown, base, mut idle) = idle_growth_mib(&server, send);
     eprintln!("8 idle connections after {OUTPUT_BYTES}-byte outputs: +{grown} MiB");
     assert!(grown < 32, "8 idle connections hold {grown} MiB more (base {base} MiB)");
     still_serves(&mut idle[0]);

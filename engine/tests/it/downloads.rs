@@ -8,20 +8,9 @@ use std::io::Read;
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use crate::harness::{Client, eventually};
+use crate::harness::{Client, eventually, rss_bytes};
 use crate::judge::file::{id_of, upload};
 use crate::judge::{Server, request, require_judge, start};
-
-/// Resident memory of a process, in bytes.
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .expect("VmRSS");
-    kib * 1024
-}
 
 /// Open descriptors of a process.
 fn fd_count(pid: u32) -> usize {
