@@ -34,21 +34,11 @@ SHARDBOX_ARGS=${SHARDBOX_ARGS:-}
 OUT=${OUT:-$root/bench/results/$(date -u +%F)-hello-vs-nginx}
 NOTE=${NOTE:-}
 
-say() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'hello-vs-nginx: %s\n' "$*" >&2; exit 1; }
-
-for port in "$SHARDBOX_PORT" "$NGINX_PORT"; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        die "port $port is already in use on 127.0.0.1; set SHARDBOX_PORT/NGINX_PORT"
-    fi
-done
-
-if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
-    say "installing nginx from Debian"
-    export DEBIAN_FRONTEND=noninteractive
-    timeout 300 apt-get update -qq
-    timeout 300 apt-get install -y -qq --no-install-recommends nginx >/dev/null
-fi
+SCRIPT=hello-vs-nginx
+# shellcheck source=bench/scripts/lib.sh
+. bench/scripts/lib.sh
+require_free_ports "$SHARDBOX_PORT" "$NGINX_PORT"
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || apt_install nginx
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 if [ -n "${SHARDBOX_BIN:-}" ]; then
@@ -62,35 +52,10 @@ else
 fi
 BENCH=$root/target/release/shardbox-bench
 
-work=$(mktemp -d /tmp/hello-vs-nginx.XXXXXX)
-shardbox_pid=''
-nginx_pid=''
-cleanup() {
-    for pid in $shardbox_pid $nginx_pid; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in $shardbox_pid $nginx_pid; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-wait_port() { # port pid name
-    for _ in $(seq 150); do
-        curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
-        kill -0 "$2" 2>/dev/null || die "$3 exited during start-up (see $work/$3.log)"
-        sleep 0.2
-    done
-    die "$3 does not answer on 127.0.0.1:$1 after 30 s"
-}
-
 say "starting shardbox: $SHARDS shards on 127.0.0.1:$SHARDBOX_PORT"
 # shellcheck disable=SC2086 # SHARDBOX_ARGS is a list of flags
-"$SHARDBOX" -http-addr "127.0.0.1:$SHARDBOX_PORT" -parallelism "$SHARDS" $SHARDBOX_ARGS \
-    >"$work/shardbox.log" 2>&1 &
-shardbox_pid=$!
+server shardbox "$SHARDBOX" -http-addr "127.0.0.1:$SHARDBOX_PORT" -parallelism "$SHARDS" $SHARDBOX_ARGS
+shardbox_pid=$server_pid
 wait_port "$SHARDBOX_PORT" "$shardbox_pid" shardbox
 
 curl -s -D "$work/shardbox.head" -o "$work/shardbox.body" "http://127.0.0.1:$SHARDBOX_PORT/hello"
@@ -140,8 +105,8 @@ http {
 EOF
 
 say "starting nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'): $SHARDS workers on 127.0.0.1:$NGINX_PORT"
-"$NGINX" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" >"$work/nginx.log" 2>&1 &
-nginx_pid=$!
+server nginx "$NGINX" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log"
+nginx_pid=$server_pid
 wait_port "$NGINX_PORT" "$nginx_pid" nginx
 
 curl -s -D "$work/nginx.head" -o "$work/nginx.body" "http://127.0.0.1:$NGINX_PORT/hello"

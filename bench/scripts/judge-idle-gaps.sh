@@ -32,7 +32,10 @@ FLOOR_PORT=${FLOOR_PORT:-18381}
 B_PORT=${B_PORT:-18382}
 SHARDBOX_ARGS=${SHARDBOX_ARGS:-}
 
-die() { printf 'judge-idle-gaps: %s\n' "$*" >&2; exit 1; }
+SCRIPT=judge-idle-gaps
+# shellcheck source=bench/scripts/lib.sh
+. bench/scripts/lib.sh
+require_free_ports "$A_PORT" "$FLOOR_PORT" ${SHARDBOX_B_BIN:+"$B_PORT"}
 [ "$BLOCK" -ge 2 ] || die "BLOCK must be at least 2 (the first request of a block is dropped)"
 
 if [ -n "${SHARDBOX_BIN:-}" ]; then
@@ -44,47 +47,22 @@ fi
 timeout 1800 cargo build --release -p shardbox-bench --example judge_floor
 FLOOR=$root/target/release/examples/judge_floor
 
-work=$(mktemp -d /tmp/judge-idle-gaps.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        rm -rf "/dev/shm/judge-floor-$pid-"* "${TMPDIR:-/tmp}/judge-floor-$pid-"*
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_port() { # port pid name
-    for _ in $(seq 150); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        kill -0 "$2" 2>/dev/null || die "$3 exited during start-up (see $work/$3.log)"
-        sleep 0.2
-    done
-    die "$3 does not accept connections on 127.0.0.1:$1 after 30 s"
-}
-
 targets="A=$A_PORT floor=$FLOOR_PORT"
 # shellcheck disable=SC2086 # SHARDBOX_ARGS is a list of flags
-"$A" -http-addr "127.0.0.1:$A_PORT" $SHARDBOX_ARGS >"$work/A.log" 2>&1 &
-pids+=("$!")
-wait_port "$A_PORT" "$!" A
-"$FLOOR" "127.0.0.1:$FLOOR_PORT" >"$work/floor.log" 2>&1 &
-pids+=("$!")
-wait_port "$FLOOR_PORT" "$!" floor
+server A "$A" -http-addr "127.0.0.1:$A_PORT" $SHARDBOX_ARGS
+wait_port "$A_PORT" "$server_pid" A
+server floor "$FLOOR" "127.0.0.1:$FLOOR_PORT"
+wait_port "$FLOOR_PORT" "$server_pid" floor
 if [ -n "${SHARDBOX_B_BIN:-}" ]; then
     # shellcheck disable=SC2086
-    "$SHARDBOX_B_BIN" -http-addr "127.0.0.1:$B_PORT" $SHARDBOX_ARGS >"$work/B.log" 2>&1 &
-    pids+=("$!")
-    wait_port "$B_PORT" "$!" B
+    server B "$SHARDBOX_B_BIN" -http-addr "127.0.0.1:$B_PORT" $SHARDBOX_ARGS
+    wait_port "$B_PORT" "$server_pid" B
     targets="$targets B=$B_PORT"
 fi
 
 echo "# $(date -u +%FT%TZ) A=$A${SHARDBOX_B_BIN:+ B=$SHARDBOX_B_BIN} COUNT=$COUNT BLOCK=$BLOCK"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# shellcheck disable=SC2086 # targets is a list of NAME=PORT words
 timeout $((COUNT * 3 + 600)) python3 - "$COUNT" "$BLOCK" "$GAPS" $targets <<'EOF'
 import http.client, json, sys, time
 

@@ -39,21 +39,11 @@ SHARDBOX_ARGS=${SHARDBOX_ARGS:-}
 OUT=${OUT:-$root/bench/results/$(date -u +%F)-judge}
 NOTE=${NOTE:-}
 
-say() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'judge-vs-floor: %s\n' "$*" >&2; exit 1; }
-
-for port in "$SHARDBOX_PORT" "$FLOOR_PORT" "$BWRAP_PORT"; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        die "port $port is already in use on 127.0.0.1; set SHARDBOX_PORT/FLOOR_PORT/BWRAP_PORT"
-    fi
-done
-
-if ! command -v bwrap >/dev/null 2>&1; then
-    say "installing bubblewrap from Debian"
-    export DEBIAN_FRONTEND=noninteractive
-    timeout 300 apt-get update -qq
-    timeout 300 apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null
-fi
+SCRIPT=judge-vs-floor
+# shellcheck source=bench/scripts/lib.sh
+. bench/scripts/lib.sh
+require_free_ports "$SHARDBOX_PORT" "$FLOOR_PORT" "$BWRAP_PORT"
+command -v bwrap >/dev/null 2>&1 || apt_install bubblewrap
 BWRAP=$(command -v bwrap)
 
 if [ -n "${SHARDBOX_BIN:-}" ]; then
@@ -69,32 +59,6 @@ timeout 1800 cargo build --release -p shardbox-bench --bin shardbox-bench --exam
 BENCH=$root/target/release/shardbox-bench
 FLOOR=$root/target/release/examples/judge_floor
 
-work=$(mktemp -d /tmp/judge-vs-floor.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        # A floor stopped in the middle of a request leaves that request's work dir behind.
-        rm -rf "/dev/shm/judge-floor-$pid-"* "${TMPDIR:-/tmp}/judge-floor-$pid-"*
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_port() { # port pid name
-    for _ in $(seq 150); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        kill -0 "$2" 2>/dev/null || die "$3 exited during start-up (see $work/$3.log)"
-        sleep 0.2
-    done
-    die "$3 does not accept connections on 127.0.0.1:$1 after 30 s"
-}
-
 # go-judge's README benchmark body (t.lua), byte for byte.
 cat >"$work/request.json" <<'EOF'
 {"cmd":[{"args":["/bin/cat","a.hs"],"env":["PATH=/usr/bin:/bin"],"files":[{"content":""},{"name":"stdout","max":10240},{"name":"stderr","max":10240}],"cpuLimit":10000000000,"memoryLimit":104857600,"procLimit":50,"copyIn":{"a.hs":{"content":"main = putStrLn \"Hello, World!\""},"b":{"content":"TEST"}}}]}
@@ -103,18 +67,15 @@ truncate -s -1 "$work/request.json" # no trailing newline, as wrk sends it
 
 say "starting shardbox on 127.0.0.1:$SHARDBOX_PORT (embedded defaults)"
 # shellcheck disable=SC2086 # SHARDBOX_ARGS is a list of flags
-"$SHARDBOX" -http-addr "127.0.0.1:$SHARDBOX_PORT" $SHARDBOX_ARGS >"$work/shardbox.log" 2>&1 &
-shardbox_pid=$!
-pids+=("$shardbox_pid")
+server shardbox "$SHARDBOX" -http-addr "127.0.0.1:$SHARDBOX_PORT" $SHARDBOX_ARGS
+shardbox_pid=$server_pid
 wait_port "$SHARDBOX_PORT" "$shardbox_pid" shardbox
 
 say "starting the floor on 127.0.0.1:$FLOOR_PORT and bwrap on 127.0.0.1:$BWRAP_PORT"
-"$FLOOR" "127.0.0.1:$FLOOR_PORT" >"$work/floor.log" 2>&1 &
-floor_pid=$!
-pids+=("$floor_pid")
-"$FLOOR" "127.0.0.1:$BWRAP_PORT" "--bwrap=$BWRAP" >"$work/bwrap.log" 2>&1 &
-bwrap_pid=$!
-pids+=("$bwrap_pid")
+server floor "$FLOOR" "127.0.0.1:$FLOOR_PORT"
+floor_pid=$server_pid
+server bwrap "$FLOOR" "127.0.0.1:$BWRAP_PORT" "--bwrap=$BWRAP"
+bwrap_pid=$server_pid
 wait_port "$FLOOR_PORT" "$floor_pid" floor
 wait_port "$BWRAP_PORT" "$bwrap_pid" bwrap
 

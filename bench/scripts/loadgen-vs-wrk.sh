@@ -17,27 +17,18 @@ DURATION=${DURATION:-5}
 PORT=${PORT:-18085}
 OUT=${OUT:-$root/bench/results/$(date -u +%F)-loadgen-vs-wrk}
 
+SCRIPT=loadgen-vs-wrk
+# shellcheck source=bench/scripts/lib.sh
+. bench/scripts/lib.sh
+require_free_ports "$PORT"
+
 missing=()
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
-if [ "${#missing[@]}" -gt 0 ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    timeout 300 apt-get update -qq
-    timeout 300 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+[ "${#missing[@]}" -eq 0 ] || apt_install "${missing[@]}"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 timeout 1200 cargo build --release -p shardbox-bench
 BENCH=$root/target/release/shardbox-bench
-
-work=$(mktemp -d /tmp/loadgen-vs-wrk.XXXXXX)
-nginx_pid=''
-cleanup() {
-    [ -n "$nginx_pid" ] && kill -TERM "$nginx_pid" 2>/dev/null || true
-    sleep 0.3
-    [ -n "$nginx_pid" ] && kill -KILL "$nginx_pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
 cat >"$work/nginx.conf" <<EOF
 daemon off;
@@ -56,9 +47,8 @@ http {
     }
 }
 EOF
-"$NGINX" -c "$work/nginx.conf" -e "$work/error.log" &
-nginx_pid=$!
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$PORT/hello" && break; sleep 0.1; done
+server nginx "$NGINX" -c "$work/nginx.conf" -e "$work/error.log"
+wait_port "$PORT" "$server_pid" nginx
 
 cat >"$work/pipeline.lua" <<'EOF'
 init = function(args)

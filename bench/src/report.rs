@@ -203,6 +203,14 @@ pub fn run_text(report: &RunReport) -> String {
         e.unanswered,
         report.reconnects
     );
+    if e.body_length > 0 && report.expect_body_contains.is_none() {
+        // The usual cause: answers that carry measurements (a judge's `runTime`) vary in length.
+        let _ = writeln!(
+            out,
+            "hint          bodies differed in length from the one expected; if this server's answers \
+             vary, check their content instead, e.g. --expect-body-contains '\"status\":\"Accepted\"'"
+        );
+    }
     out
 }
 

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use shardbox_bench::report::run_text;
 use shardbox_bench::request::Target;
 use shardbox_bench::run::{RunConfig, RunError, Stop, run};
 
@@ -80,6 +81,8 @@ fn wrong_body_lengths_are_counted() {
     assert!(report.failed());
     assert_eq!(report.errors.body_length, 100 + 1 - 10);
     assert_eq!(report.errors.status, 0);
+    let text = run_text(&report);
+    assert!(text.contains("hint") && text.contains("--expect-body-contains"), "{text}");
 }
 
 #[test]
@@ -104,6 +107,7 @@ fn bodies_without_the_needle_are_counted_and_lengths_may_vary() {
     assert_eq!(report.errors.body_content, 100 + 1 - 30, "every failed run after the first 30");
     assert_eq!(report.errors.body_length, 0, "no length imposed: Accepted bodies vary");
     assert_eq!(report.errors.status, 0);
+    assert!(!run_text(&report).contains("hint"), "a content check gets no length hint");
     // An explicit length is still checked, and an empty needle is refused before any request.
     c.expect_body_bytes = Some(1);
     c.stop = count(10);
