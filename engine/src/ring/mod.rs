@@ -55,9 +55,16 @@ pub struct RingConfig {
 /// Why a ring could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum RingError {
-    /// `io_uring_setup` failed (old kernel, `io_uring_disabled`, seccomp, memory).
-    #[error("creating the io_uring instance: {0}")]
-    Setup(#[source] io::Error),
+    /// `io_uring_setup` failed (old kernel, `io_uring_disabled`, seccomp, memory); `hint` says
+    /// which of these the error code points to, so an operator knows what to change.
+    #[error("creating the io_uring instance: {source}{hint}")]
+    Setup {
+        /// The kernel's answer.
+        #[source]
+        source: io::Error,
+        /// What the error code most likely means here (empty when there is nothing to add).
+        hint: String,
+    },
     /// The queue sizes are not usable.
     #[error("ring sizes: sq {sq} and cq {cq} must be powers of two with sq <= cq")]
     Sizes {
@@ -69,6 +76,30 @@ pub enum RingError {
     /// The provided-buffer ring failed.
     #[error(transparent)]
     BufRing(#[from] BufRingError),
+}
+
+/// What an `io_uring_setup` error most likely means for the flags [`Ring::new`] asks for.
+fn setup_hint(err: &io::Error) -> String {
+    use rustix::io::Errno;
+    let docs = "see docs/operations.md#requirements";
+    match Errno::from_io_error(err) {
+        // SINGLE_ISSUER is 6.0, DEFER_TASKRUN 6.1; a size above the kernel's limits is the
+        // other cause (Ring::new checks only the shape of the sizes).
+        Some(Errno::INVAL) => {
+            let release = rustix::system::uname();
+            let release = release.release().to_string_lossy();
+            format!(
+                " (the kernel refused the ring's flags or sizes: shardbox needs Linux 6.1 or \
+                 newer for single-issuer rings with deferred task work, this is {release}; {docs})"
+            )
+        }
+        Some(Errno::PERM) => format!(
+            " (io_uring is not allowed here: kernel.io_uring_disabled is set, or a seccomp \
+             profile such as Docker's default blocks io_uring_setup; {docs})"
+        ),
+        Some(Errno::NOSYS) => format!(" (this kernel was built without io_uring; {docs})"),
+        _ => String::new(),
+    }
 }
 
 /// Why an op could not be queued.
@@ -160,7 +191,7 @@ impl Ring {
             .setup_submit_all()
             .setup_cqsize(cq)
             .build(sq)
-            .map_err(RingError::Setup)?;
+            .map_err(|source| RingError::Setup { hint: setup_hint(&source), source })?;
         let bufs = BufRing::new(recv_buffers, recv_buffer_bytes, 0)?;
         bufs.register(&uring)?;
         let slots: Box<[Slot]> = (0..cq).map(|_| Slot::empty()).collect();

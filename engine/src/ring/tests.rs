@@ -282,6 +282,28 @@ fn ring_sizes_are_validated() {
 }
 
 #[test]
+fn a_refused_ring_says_what_to_change() {
+    // 65536 SQ entries is twice the kernel's limit (IORING_MAX_ENTRIES): a real EINVAL from
+    // io_uring_setup, the same code an older kernel gives for DEFER_TASKRUN.
+    let big = RingConfig {
+        sq_entries: 1 << 16,
+        cq_entries: 1 << 16,
+        recv_buffers: 4,
+        recv_buffer_bytes: 64,
+    };
+    let err = Ring::new(big).err().expect("the kernel refuses 65536 SQ entries");
+    let text = err.to_string();
+    assert!(matches!(err, RingError::Setup { .. }), "{text}");
+    assert!(text.contains("Invalid argument") && text.contains("Linux 6.1"), "{text}");
+    assert!(text.contains(rustix::system::uname().release().to_str().unwrap()), "{text}");
+    use rustix::io::Errno;
+    for (code, says) in [(Errno::PERM, "io_uring_disabled"), (Errno::NOSYS, "without io_uring")] {
+        assert!(setup_hint(&io::Error::from(code)).contains(says));
+    }
+    assert_eq!(setup_hint(&io::Error::from(Errno::NOMEM)), "", "nothing to add");
+}
+
+#[test]
 fn a_submit_without_waiting_still_delivers_ready_completions() {
     // With DEFER_TASKRUN the kernel posts a completion that became ready while the op was
     // parked (here: a read waiting for data) only when an enter runs the ring's task work.
