@@ -291,7 +291,7 @@ fn a_refused_ring_says_what_to_change() {
         recv_buffers: 4,
         recv_buffer_bytes: 64,
     };
-    let err = Ring::new(big).err().expect("the kernel refuses 65536 SQ entries");
+    let err = Ring::new(big).expect_err("the kernel refuses 65536 SQ entries");
     let text = err.to_string();
     assert!(matches!(err, RingError::Setup { .. }), "{text}");
     assert!(text.contains("Invalid argument") && text.contains("Linux 6.1"), "{text}");
