@@ -12,6 +12,9 @@ packages+=(bubblewrap)
 # qemu-system-x86 (without recommends) and busybox-static: .ci/cgroup2-guest.sh boots a
 # cgroup-v2-only guest and runs the sandbox and judge tests there.
 packages+=(qemu-system-x86 busybox-static)
+# g++ and python3-venv: engine/tests/it/clients.rs runs the go-judge Python client (below),
+# which compiles C++ with /usr/bin/g++ in the containers.
+packages+=(g++ python3-venv)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -24,4 +27,20 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
     echo "nothing to install"
+fi
+
+# Third-party go-judge clients from PyPI, pinned in engine/tests/clients/requirements.txt, in a
+# virtualenv of their own (Debian's python is "externally managed"); engine/tests/it/clients.rs
+# runs them against the server. Rebuilt only when the pinned list changes.
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv=$root/target/gojudge-clients/venv
+requirements=$root/engine/tests/clients/requirements.txt
+if cmp -s "$requirements" "$venv/requirements.txt"; then
+    echo "go-judge clients: already installed in $venv"
+else
+    echo "go-judge clients: installing into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r "$requirements"
+    cp "$requirements" "$venv/requirements.txt"
 fi

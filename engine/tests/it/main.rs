@@ -7,6 +7,7 @@ mod bad_input;
 mod batching;
 mod capacity;
 mod cli;
+mod clients;
 mod downloads;
 mod fairness;
 mod harness;
