@@ -31,5 +31,9 @@ out["unicode"] = sb.run("python", "print('h\\u00e9llo \\u2713 <&>')\n")
 out["invalid_utf8"] = sb.run("python", "import sys\nsys.stdout.buffer.write(b'a\\xffb\\n')\n")
 # Sixteen inputs at once (the client's default pool has 16 threads), results in order.
 out["multiple"] = sb.run_multiple("python", "n = int(input())\nprint(n * n)\n", [f"{i}\n" for i in range(16)])
+# Verdicts differ within one batch: input 0 spins past the 1 s CPU limit, the others pass.
+out["mixed"] = sb.run_multiple(
+    "python", "n = int(input())\nwhile n == 0:\n    pass\nprint(n)\n", ["1\n", "0\n", "2\n"], exec_cpu_limit_ns=1_000_000_000
+)
 sb.close()
 print(json.dumps(out))

@@ -194,15 +194,20 @@ fn go_judge_py_compiles_and_runs_cpp() {
         assert_eq!(r.get("stdout").and_then(|s| s.as_str()), Some(format!("{}\n", 2 * i).as_str()));
     }
 
-    // Every successful compile cached the binary "a" (listed just before the client deleted
-    // it); the compile error cached nothing. Afterwards the store is empty.
+    // A language registered at run time (the package README's C example, 100 ms and 32 MiB).
+    verdict(&out, "c_readme", "Accepted", 0);
+    assert_eq!(text(&out, "c_readme", "stdout"), "c\n");
+
+    // Every successful compile cached its binary ("a", the C one "main"), listed just before
+    // the client deleted it; the compile error cached nothing. Afterwards the store is empty.
     let deleted = each(&out, "deleted");
-    assert_eq!(deleted.len(), 8, "one delete per successful compile: {deleted:?}");
+    assert_eq!(deleted.len(), 9, "one delete per successful compile: {deleted:?}");
     let mut c = server.client();
-    for d in &deleted {
+    for (i, d) in deleted.iter().enumerate() {
         let id = d.get("id").and_then(|i| i.as_str()).expect("id");
         let listed = d.get("listed").and_then(|l| l.get(id)).and_then(|n| n.as_str());
-        assert_eq!(listed, Some("a"), "cached before the delete: {d:?}");
+        let name = if i + 1 == deleted.len() { "main" } else { "a" };
+        assert_eq!(listed, Some(name), "cached before the delete: {d:?}");
         assert_eq!(c.get(&format!("/file/{id}")).status, 404, "{id} still stored");
     }
     assert_eq!(c.get("/file").text(), "{}");
@@ -247,6 +252,16 @@ fn go_judge_py_runs_python3() {
         assert_eq!(r.get("status").and_then(|s| s.as_str()), Some("Accepted"), "{r:?}");
         assert_eq!(r.get("stdout").and_then(|s| s.as_str()), Some(format!("{}\n", i * i).as_str()));
     }
+    let mixed: Vec<_> = each(&out, "mixed")
+        .iter()
+        .map(|r| {
+            let status = r.get("status").and_then(|s| s.as_str()).unwrap_or_default().to_owned();
+            (status, r.get("stdout").and_then(|s| s.as_str()).unwrap_or_default().to_owned())
+        })
+        .collect();
+    let want = [("Accepted", "1\n"), ("Time Limit Exceeded", ""), ("Accepted", "2\n")];
+    let want: Vec<_> = want.iter().map(|(s, o)| ((*s).to_owned(), (*o).to_owned())).collect();
+    assert_eq!(mixed, want, "one verdict per input, in order");
     // Python needs no compile: nothing was cached.
     assert_eq!(server.client().get("/file").text(), "{}");
 }
