@@ -31,11 +31,11 @@ fi
 
 # Third-party go-judge clients from PyPI, pinned in engine/tests/clients/requirements.txt, in a
 # virtualenv of their own (Debian's python is "externally managed"); engine/tests/it/clients.rs
-# runs them against the server. Rebuilt only when the pinned list changes.
+# runs them against the server. Rebuilt when the pinned list changes or the client does not import.
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=$root/target/gojudge-clients/venv
 requirements=$root/engine/tests/clients/requirements.txt
-if cmp -s "$requirements" "$venv/requirements.txt"; then
+if cmp -s "$requirements" "$venv/requirements.txt" && "$venv/bin/python" -c 'import go_judge.client' 2>/dev/null; then
     echo "go-judge clients: already installed in $venv"
 else
     echo "go-judge clients: installing into $venv"
