@@ -179,8 +179,8 @@ fn go_judge_py_compiles_and_runs_cpp() {
     assert_eq!(text(&out, "stderr", "stderr"), "oops\n");
     assert_eq!(text(&out, "stderr", "stdout"), "");
 
+    // No bound on `time_ns`: on a loaded machine the 1 s wall limit may fire first.
     verdict(&out, "cpu_limit", "Time Limit Exceeded", 9);
-    assert!(number(&out, "cpu_limit", "time_ns") >= 500_000_000, "{:?}", out.get("cpu_limit"));
     verdict(&out, "memory_limit", "Memory Limit Exceeded", 9);
     assert!(number(&out, "memory_limit", "memory_b") >= 64 << 20);
     // go-judge returns max + 1 bytes of an overflowing collector.
@@ -194,7 +194,7 @@ fn go_judge_py_compiles_and_runs_cpp() {
         assert_eq!(r.get("stdout").and_then(|s| s.as_str()), Some(format!("{}\n", 2 * i).as_str()));
     }
 
-    // A language registered at run time (the package README's C example, 100 ms and 32 MiB).
+    // A language registered at run time (the package README's C example, 32 MiB).
     verdict(&out, "c_readme", "Accepted", 0);
     assert_eq!(text(&out, "c_readme", "stdout"), "c\n");
 
