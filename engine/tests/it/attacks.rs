@@ -143,6 +143,66 @@ fn copy_out_of_many_names_for_one_file_is_bounded_per_request() {
     still_serves(&mut c);
 }
 
+/// A command with three collectors, each with a `max` of 64 MiB (`pipe` for the three, or a
+/// file for stderr), running `script`.
+fn three_collectors_cmd(script: &str, stderr_pipe: bool, extra: &str) -> String {
+    format!(
+        r#"{{"args":["/bin/sh","-c","{script}"],"env":["PATH=/bin:/usr/bin"],
+            "files":[{{"content":""}},{{"name":"stdout","max":67108864,"pipe":true}},
+                {{"name":"stderr","max":67108864,"pipe":{stderr_pipe}}},
+                {{"name":"three","max":67108864,"pipe":true}}],
+            "cpuLimit":10000000000,"memoryLimit":134217728,"procLimit":50{extra}}}"#
+    )
+}
+
+/// Collectors are bounded one by one by their `max`, which the caller picks: a `pipe: true`
+/// collector is held in the server's memory while its program runs (no tmpfs, no memory
+/// cgroup in the way), and a command may name 63 of them. Measured before the fix: one
+/// request whose program wrote 400 MB to a `pipe: true` stdout took down a server limited
+/// to 2 GiB (a memory cgroup; the OOM killer ended it: 400 MB kept, then a 2.4 GB reply of
+/// `\u0000`s). Everything a request keeps from its programs (collectors, proxy captures,
+/// `copyOut`) now comes out of one total, `-copy-out-limit`; an output cut by it is
+/// `Output Limit Exceeded`.
+#[test]
+fn outputs_of_a_request_are_bounded_together() {
+    require_judge!();
+    let server = start(&["-copy-out-limit", "1m"]);
+    let mut c = server.client();
+    let names = ["stdout", "stderr", "three"];
+    let kept = |v: &sonic_rs::Value, i: usize| -> usize {
+        names.iter().map(|n| output(v, i, n).len()).sum()
+    };
+    // Within the total: every byte comes back.
+    let fits = "head -c 300K /dev/zero; head -c 300K /dev/zero >&2; head -c 300K /dev/zero >&3";
+    let r = post_run(&mut c, &format!(r#"{{"cmd":[{}]}}"#, three_collectors_cmd(fits, true, "")));
+    let v = json(&r);
+    assert_eq!(field(&v, 0, "status"), "Accepted", "{}", &r.text()[..300.min(r.body.len())]);
+    assert_eq!(kept(&v, 0), 900 << 10);
+    // Three pipes of 600 KiB each, each under its max: 1 MiB at most comes back, in all.
+    let over = "head -c 600K /dev/zero; head -c 600K /dev/zero >&2; head -c 600K /dev/zero >&3";
+    for stderr_pipe in [true, false] {
+        let cmd = three_collectors_cmd(over, stderr_pipe, "");
+        let r = post_run(&mut c, &format!(r#"{{"cmd":[{cmd}]}}"#));
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = json(&r);
+        assert!(kept(&v, 0) <= 1 << 20, "{} bytes kept: over the request's total", kept(&v, 0));
+        assert!(kept(&v, 0) >= 600 << 10, "the first output to finish fits whole");
+        assert_eq!(field(&v, 0, "status"), "Output Limit Exceeded");
+        assert!(field(&v, 0, "fileError").contains("copy-out total"), "{}", r.text().len());
+    }
+    // Two commands share the total, and copyOut gets what the collectors left.
+    let one = three_collectors_cmd("head -c 600K /dev/zero", true, "");
+    let copy = three_collectors_cmd("head -c 600K /dev/zero > f", true, r#","copyOut":["f"]"#);
+    let r = post_run(&mut c, &format!(r#"{{"cmd":[{one},{copy}]}}"#));
+    let v = json(&r);
+    assert_eq!(field(&v, 0, "status"), "Accepted");
+    assert_eq!(output(&v, 0, "stdout").len(), 600 << 10);
+    assert_eq!(output(&v, 1, "f"), "", "600 KiB more do not fit what is left");
+    assert_eq!(field(&v, 1, "status"), "File Error");
+    assert!(field(&v, 1, "error").contains("copy-out total"), "{}", field(&v, 1, "error"));
+    still_serves(&mut c);
+}
+
 /// Paths in copyIn and copyOut that try to leave the container or follow a link out: `..`,
 /// absolute host paths, `/proc/*/root`, a copyIn symlink to a host file read back through
 /// copyOut (go-judge#176), a directory symlink, a fifo and a device as copy-out targets. The

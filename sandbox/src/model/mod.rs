@@ -74,10 +74,12 @@ pub struct Request {
     pub cmds: Vec<Cmd>,
     /// Pipes between commands. Empty for a single command (go-judge ignores `pipeMapping` then).
     pub pipes: Vec<PipeMap>,
-    /// Most bytes `copyOut` returns inline for the whole request, all commands and files
-    /// together (the server's `-copy-out-limit`). `copyOutMax` bounds one file only, and a
-    /// program can make many files of that size out of nothing (sparse files, hard links)
-    /// for a request naming several: every byte is held in memory and grows up to six times
+    /// Most bytes the whole request keeps in memory from its programs' outputs, all commands
+    /// together (the server's `-copy-out-limit`): collectors (`pipe: true` ones while the
+    /// program runs), proxy captures and inline `copyOut` files (`run::plumbing::Budget`).
+    /// `copyOutMax` and a collector's `max` bound one output only, and a request can name
+    /// many (up to 64 collectors per command; sparse files and hard links make large
+    /// `copyOut` files out of nothing): every byte is held in memory and grows up to six times
     /// as a JSON string. go-judge has no such total.
     pub copy_out_total_bytes_max: u64,
     /// The `-src-prefix` list (canonical paths; empty: any `src`). Checked when the request is

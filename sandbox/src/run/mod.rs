@@ -10,7 +10,9 @@
 //!  5 execute   every command at once, each in its own container with its own limits; relay and
 //!              stream-collector threads run beside them; each command's fds close the moment
 //!              its program ends, so its peers see end of file
-//!  6 collect   collectors (max + 1 bytes), copy-out, copy-out-cached, proxy captures, status
+//!  6 collect   collectors (max + 1 bytes), copy-out, copy-out-cached, proxy captures, status;
+//!              everything kept in memory comes out of one budget per request
+//!              (`copy_out_total_bytes_max`, see plumbing::Budget)
 //!  7 release   containers are reset and go back to the pool (after the caller has the results)
 //! ```
 //!
@@ -36,6 +38,7 @@ use crate::pool::{Pool, PoolError, PooledContainer};
 use crate::result::{FileError, FileErrorKind, RunResult};
 use crate::status::{self, Execution, FileOutcome, Limits, Status};
 use files::ResolveError;
+use plumbing::{Budget, Collected};
 use prepare::{Output, Pipes, Plan};
 
 /// Why a request could not run at all. `docs/api/run.md` lists the HTTP status of each.
@@ -182,8 +185,9 @@ impl Runner<'_> {
         }
         let relays = std::mem::take(&mut pipes.relays);
         drop(pipes);
-        let done = execute(req, held, plans, relays, cancel);
-        Ok(self.collect(req, held, done))
+        let budget = Budget::new(req.copy_out_total_bytes_max);
+        let done = execute(req, held, plans, relays, cancel, &budget);
+        Ok(self.collect(req, held, done, &budget))
     }
 
     /// Step 6: results from what each command did.
@@ -192,10 +196,12 @@ impl Runner<'_> {
         req: &Request,
         containers: &mut [PooledContainer],
         done: Executed,
+        budget: &Budget,
     ) -> Vec<RunResult> {
         let Executed { cmds, captures } = done;
         let mut results: Vec<RunResult> = Vec::with_capacity(cmds.len());
-        let mut copy_out_left = req.copy_out_total_bytes_max;
+        // Collectors and captures took theirs while the programs ran; copy-out gets the rest.
+        let mut copy_out_left = budget.left();
         for ((cmd, c), ran) in req.cmds.iter().zip(containers.iter_mut()).zip(cmds) {
             results.push(self.result(cmd, c, ran, &mut copy_out_left));
         }
@@ -236,13 +242,24 @@ impl Runner<'_> {
         };
         let mut r = RunResult::new(Status::Accepted);
         let mut overflow = false;
-        for (name, max, bytes) in outputs {
+        for (name, max, Collected { bytes, cut }) in outputs {
             if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max {
                 overflow = true;
                 r.file_errors.push(FileError {
                     name: name.clone(),
                     kind: FileErrorKind::CollectSizeExceeded,
                     message: status::OUTPUT_LIMIT_MESSAGE.to_owned(),
+                });
+            } else if cut {
+                overflow = true;
+                r.file_errors.push(FileError {
+                    name: name.clone(),
+                    kind: FileErrorKind::CollectSizeExceeded,
+                    message: format!(
+                        "output cut at {} bytes: the request's outputs together exceed the \
+                         server's copy-out total",
+                        bytes.len()
+                    ),
                 });
             }
             if cmd.copy_out_cached.iter().any(|o| o.name == name) {
@@ -352,7 +369,7 @@ enum Ran {
         /// The container layer's report.
         outcome: Result<ExecOutcome, ContainerError>,
         /// Each collector: name, max, the bytes kept (at most `max + 1`).
-        outputs: Vec<(String, u64, Vec<u8>)>,
+        outputs: Vec<(String, u64, Collected)>,
     },
 }
 
@@ -391,6 +408,7 @@ fn execute(
     plans: Vec<Plan>,
     relays: Vec<prepare::Relay>,
     cancel: Option<&Canceller>,
+    budget: &Budget,
 ) -> Executed {
     std::thread::scope(|s| {
         let relay_threads: Vec<_> = relays
@@ -400,7 +418,7 @@ fn execute(
                 let capture = p.and_then(|p| p.capture.as_ref().map(|c| c.max_bytes));
                 let zero_copy = !p.is_some_and(|p| p.disable_zero_copy);
                 let mapping = r.mapping;
-                let t = s.spawn(move || plumbing::relay(r.from, r.to, capture, zero_copy));
+                let t = s.spawn(move || plumbing::relay(r.from, r.to, capture, zero_copy, budget));
                 (mapping, capture.is_some(), t)
             })
             .collect();
@@ -413,7 +431,7 @@ fn execute(
                     Output::File(f) => Pending::File(f),
                     Output::Stream(fd) => {
                         let max = k.max_bytes;
-                        Pending::Thread(s.spawn(move || plumbing::collect(fd, max)))
+                        Pending::Thread(s.spawn(move || plumbing::collect(fd, max, budget)))
                     }
                 };
                 outputs.push((k.name, k.max_bytes, output));
@@ -449,14 +467,11 @@ fn execute(
                 let outputs = outputs
                     .into_iter()
                     .map(|(name, max, pending)| {
-                        let bytes = match pending {
-                            Pending::File(mut f) => {
-                                files::read_prefix(&mut f, max.saturating_add(1))
-                                    .unwrap_or_default()
-                            }
+                        let collected = match pending {
+                            Pending::File(mut f) => read_file_output(&mut f, max, budget),
                             Pending::Thread(t) => t.join().unwrap_or_default(),
                         };
-                        (name, max, bytes)
+                        (name, max, collected)
                     })
                     .collect();
                 Ran::Ran { outcome, outputs }
@@ -473,6 +488,17 @@ fn execute(
     })
 }
 
+/// Reads a file collector's first `max + 1` bytes after its program ended, taking them from
+/// `budget` first (only what the file holds: a small output takes little).
+fn read_file_output(f: &mut std::fs::File, max: u64, budget: &Budget) -> Collected {
+    let size = f.metadata().map_or(0, |m| m.len());
+    let want = size.min(max.saturating_add(1));
+    let granted = budget.take(want);
+    let bytes = files::read_prefix(f, granted).unwrap_or_default();
+    budget.give_back(granted.saturating_sub(u64::try_from(bytes.len()).unwrap_or(u64::MAX)));
+    Collected { bytes, cut: granted < want }
+}
+
 /// A command's program, running or done.
 enum Exec<'s> {
     Failed(files::CopyInFailure),
@@ -483,5 +509,5 @@ enum Exec<'s> {
 /// A collector's output, to be read or joined.
 enum Pending<'s> {
     File(std::fs::File),
-    Thread(std::thread::ScopedJoinHandle<'s, Vec<u8>>),
+    Thread(std::thread::ScopedJoinHandle<'s, Collected>),
 }

@@ -4,13 +4,16 @@
 //!   for `pipe: true` collectors.
 //! - [`pty`]: a pseudo-terminal pair for `tty: true` (the peer is opened from the master with
 //!   `TIOCGPTPEER`, so no `/dev/pts` path is looked up).
-//! - [`collect`]: what a collector thread does: keep the first `max + 1` bytes, then read and
-//!   discard the rest until end of file, so the writer never blocks on a full pipe and never
+//! - [`Budget`]: the bytes a request may still keep from its outputs, shared by its collector
+//!   and relay threads and its copy-out; what is kept is taken from it first.
+//! - [`collect`]: what a collector thread does: keep the first `max + 1` bytes (as far as the
+//!   [`Budget`] allows), then read and discard the rest until end of file, so the writer never blocks on a full pipe and never
 //!   gets `SIGPIPE` (go-judge does the same). A pty master reports `EIO` once every peer is
 //!   closed: that is its end of file.
 //! - [`relay`]: what a proxy thread does for `pipeMapping` with `proxy: true`: move bytes from
 //!   the writer's pipe to the reader's, keeping the first `max` bytes when the mapping has a
-//!   `name`; with splice (no copy through user space) unless `disableZeroCopy`. When the reader
+//!   `name` (as far as the [`Budget`] allows); with splice (no copy through user space) unless
+//!   `disableZeroCopy`. When the reader
 //!   goes away (`EPIPE`), the rest is drained so the writer never sees `EPIPE` either.
 //!
 //! Every function here blocks; the orchestration runs each on its own scoped thread. None of
@@ -19,6 +22,7 @@
 
 use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::pipe::{PipeFlags, SpliceFlags};
 use rustix::pty::OpenptFlags;
@@ -63,24 +67,77 @@ fn drain(src: &mut std::fs::File, buf: &mut [u8]) {
     }
 }
 
+/// The bytes a request may still keep in memory from its programs' outputs
+/// ([`crate::model::Request::copy_out_total_bytes_max`] at the start). Every collector, proxy
+/// capture and inline copy-out of the request takes what it keeps from it before keeping it,
+/// so the request's outputs together never hold more, however many collectors it names and
+/// whatever their `max`. Shared by the request's collector and relay threads.
+#[derive(Debug)]
+pub struct Budget(AtomicU64);
+
+impl Budget {
+    /// A budget of `bytes`.
+    pub fn new(bytes: u64) -> Budget {
+        Budget(AtomicU64::new(bytes))
+    }
+
+    /// Takes up to `want` bytes; returns how many were granted (less than `want` only when
+    /// the budget is spent).
+    pub fn take(&self, want: u64) -> u64 {
+        let mut granted = 0;
+        // The closure never returns `None`, so the update always succeeds.
+        let _ = self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+            granted = left.min(want);
+            Some(left.saturating_sub(granted))
+        });
+        granted
+    }
+
+    /// Gives back `bytes` taken but not kept.
+    pub fn give_back(&self, bytes: u64) {
+        let _ = self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+            Some(left.saturating_add(bytes))
+        });
+    }
+
+    /// What is left.
+    pub fn left(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// What a collector kept.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// The first bytes of the output: at most `max + 1`.
+    pub bytes: Vec<u8>,
+    /// The request's [`Budget`] ran out before the output ended or passed `max`: `bytes` is
+    /// cut short and the output counts as over its limit.
+    pub cut: bool,
+}
+
 /// Keeps the first `max + 1` bytes of `src` (one more than allowed, so the caller can tell an
-/// overflow), then drains the rest. A read error ends the collection with what was kept.
-pub fn collect(src: OwnedFd, max: u64) -> Vec<u8> {
+/// overflow), taking them from `budget`, then drains the rest. A read error ends the
+/// collection with what was kept.
+pub fn collect(src: OwnedFd, max: u64, budget: &Budget) -> Collected {
     let mut src = std::fs::File::from(src);
     let keep = max.saturating_add(1);
     let mut out = Vec::new();
     let mut buf = vec![0u8; RELAY_CHUNK_BYTES];
     loop {
         let n = match read_some(&mut src, &mut buf) {
-            Ok(0) | Err(_) => return out,
+            Ok(0) | Err(_) => return Collected { bytes: out, cut: false },
             Ok(n) => n,
         };
         let have = u64::try_from(out.len()).unwrap_or(u64::MAX);
-        let room = usize::try_from(keep.saturating_sub(have)).unwrap_or(usize::MAX);
-        out.extend_from_slice(buf.get(..n.min(room)).unwrap_or_default());
-        if u64::try_from(out.len()).unwrap_or(u64::MAX) >= keep {
+        let room = keep.saturating_sub(have).min(u64::try_from(n).unwrap_or(u64::MAX));
+        let granted = budget.take(room);
+        let kept = usize::try_from(granted).unwrap_or(usize::MAX);
+        out.extend_from_slice(buf.get(..kept).unwrap_or_default());
+        let cut = granted < room;
+        if cut || u64::try_from(out.len()).unwrap_or(u64::MAX) >= keep {
             drain(&mut src, &mut buf);
-            return out;
+            return Collected { bytes: out, cut };
         }
     }
 }
@@ -99,9 +156,16 @@ fn write_all(dst: &OwnedFd, mut data: &[u8]) -> bool {
 }
 
 /// Moves bytes from `src` to `dst` until `src` ends, keeping the first `capture_max` bytes
-/// (none when `None`); see the module documentation. Returns the captured bytes. `dst` is closed
-/// when `src` ends or the reader goes away, so the reader sees end of file.
-pub fn relay(src: OwnedFd, dst: OwnedFd, capture_max: Option<u64>, zero_copy: bool) -> Vec<u8> {
+/// (none when `None`) as far as `budget` allows; see the module documentation. Returns the
+/// captured bytes. `dst` is closed when `src` ends or the reader goes away, so the reader sees
+/// end of file.
+pub fn relay(
+    src: OwnedFd,
+    dst: OwnedFd,
+    capture_max: Option<u64>,
+    zero_copy: bool,
+    budget: &Budget,
+) -> Vec<u8> {
     let mut src = std::fs::File::from(src);
     let mut captured = Vec::new();
     let mut buf = vec![0u8; RELAY_CHUNK_BYTES];
@@ -113,9 +177,12 @@ pub fn relay(src: OwnedFd, dst: OwnedFd, capture_max: Option<u64>, zero_copy: bo
             Ok(n) => n,
         };
         let chunk = buf.get(..n).unwrap_or_default();
-        let take = usize::try_from(want).unwrap_or(usize::MAX).min(n);
-        captured.extend_from_slice(chunk.get(..take).unwrap_or_default());
-        want = want.saturating_sub(u64::try_from(take).unwrap_or(u64::MAX));
+        let take = want.min(u64::try_from(n).unwrap_or(u64::MAX));
+        let granted = budget.take(take);
+        let kept = usize::try_from(granted).unwrap_or(usize::MAX);
+        captured.extend_from_slice(chunk.get(..kept).unwrap_or_default());
+        // A spent budget ends the capture; the bytes still flow to the reader.
+        want = if granted < take { 0 } else { want.saturating_sub(granted) };
         if !write_all(&dst, chunk) {
             drop(dst);
             drain(&mut src, &mut buf);
@@ -160,10 +227,41 @@ mod tests {
             let (r, w) = pipe().expect("pipe");
             let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
             let t = writer(w, data.clone());
-            let got = collect(r, max);
+            let budget = Budget::new(u64::MAX);
+            let got = collect(r, max, &budget);
             t.join().expect("join").expect("the writer never sees EPIPE: the rest is drained");
-            assert_eq!(got, data[..kept], "len {len} max {max}");
+            assert_eq!(got.bytes, data[..kept], "len {len} max {max}");
+            assert!(!got.cut);
+            assert_eq!(u64::MAX - budget.left(), kept as u64, "what is kept is taken");
         }
+    }
+
+    /// Budgets at max - 1, max and max + 1 of what the output needs: below, the output is cut
+    /// where the budget ends (and counts as over its limit) while the writer still finishes.
+    #[test]
+    fn collect_keeps_no_more_than_the_budget() {
+        let data = vec![7u8; 100_000];
+        for (budget_bytes, kept, cut) in
+            [(99_999u64, 99_999usize, true), (100_000, 100_000, false), (100_001, 100_000, false)]
+        {
+            let (r, w) = pipe().expect("pipe");
+            let t = writer(w, data.clone());
+            let budget = Budget::new(budget_bytes);
+            let got = collect(r, 1 << 20, &budget);
+            t.join().expect("join").expect("the writer never sees EPIPE: the rest is drained");
+            assert_eq!((got.bytes.len(), got.cut), (kept, cut), "budget {budget_bytes}");
+            assert_eq!(budget.left(), budget_bytes - kept as u64);
+        }
+    }
+
+    #[test]
+    fn a_budget_grants_what_is_left_and_takes_back() {
+        let b = Budget::new(10);
+        assert_eq!(b.take(4), 4);
+        assert_eq!(b.take(10), 6);
+        assert_eq!(b.take(1), 0);
+        b.give_back(3);
+        assert_eq!((b.left(), b.take(5)), (3, 3));
     }
 
     #[test]
@@ -178,7 +276,7 @@ mod tests {
                     let mut out = Vec::new();
                     std::fs::File::from(dst_r).read_to_end(&mut out).map(|_| out)
                 });
-                let captured = relay(src_r, dst_w, capture, zero_copy);
+                let captured = relay(src_r, dst_w, capture, zero_copy, &Budget::new(u64::MAX));
                 t.join().expect("join").expect("write");
                 let moved = reader.join().expect("join").expect("read");
                 assert_eq!(moved, data, "zero_copy {zero_copy} capture {capture:?}");
@@ -195,9 +293,28 @@ mod tests {
             let (dst_r, dst_w) = pipe().expect("pipe");
             drop(dst_r);
             let t = writer(src_w, vec![1u8; 4 << 20]);
-            let captured = relay(src_r, dst_w, Some(3), zero_copy);
+            let captured = relay(src_r, dst_w, Some(3), zero_copy, &Budget::new(u64::MAX));
             t.join().expect("join").expect("the writer sees no EPIPE");
             assert_eq!(captured, [1, 1, 1]);
+        }
+    }
+
+    #[test]
+    fn a_spent_budget_ends_a_capture_not_the_relay() {
+        for zero_copy in [true, false] {
+            let (src_r, src_w) = pipe().expect("pipe");
+            let (dst_r, dst_w) = pipe().expect("pipe");
+            let data = vec![3u8; 1 << 20];
+            let t = writer(src_w, data.clone());
+            let reader = std::thread::spawn(move || {
+                let mut out = Vec::new();
+                std::fs::File::from(dst_r).read_to_end(&mut out).map(|_| out)
+            });
+            let budget = Budget::new(1000);
+            let captured = relay(src_r, dst_w, Some(5 << 20), zero_copy, &budget);
+            t.join().expect("join").expect("write");
+            assert_eq!(reader.join().expect("join").expect("read"), data, "every byte moved");
+            assert_eq!((captured.len(), budget.left()), (1000, 0), "zero_copy {zero_copy}");
         }
     }
 
@@ -207,7 +324,7 @@ mod tests {
         let mut p = std::fs::File::from(peer);
         p.write_all(b"hi\n").expect("write");
         drop(p);
-        let got = collect(master, 100);
-        assert_eq!(got, b"hi\r\n", "the terminal turns \\n into \\r\\n, as for go-judge");
+        let got = collect(master, 100, &Budget::new(u64::MAX));
+        assert_eq!(got.bytes, b"hi\r\n", "the terminal turns \\n into \\r\\n, as for go-judge");
     }
 }
