@@ -12,6 +12,11 @@
 #   6.12  bookworm-backports' kernel: memory.peak is reset per run, cgroups are reused
 # Env: GUEST_TIMEOUT_S (default 900) bounds each boot; GUEST_MEM (default 3G); GUEST_ACCEL
 # (a qemu -accel value: kvm, tcg, tcg,thread=single) overrides the choice below.
+# GUEST_TESTS (to iterate on a few tests; CI leaves it unset) runs only the named binaries
+# with the given libtest filter, e.g. GUEST_TESTS="sandbox=attacks::lifecycle
+# judge=judge::run::parallel_runs" (names: cgroup, sandbox, judge; `name` alone keeps its
+# default filter: cgroup::, everything, judge::; one filter per binary); GUEST_REPEAT=N runs
+# each N times per boot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -52,7 +57,21 @@ EOF
 # integration tests and the engine's judge end-to-end tests, these one at a time: emulated,
 # two servers at once (one doing the 1000-run leak test) starved the other past its 20 s
 # read timeout.
-commands=() engine=
+declare -A filter=([cgroup]=cgroup:: [sandbox]= [judge]=judge::) wanted=()
+if [ -n "${GUEST_TESTS:-}" ]; then
+    for w in $GUEST_TESTS; do
+        name=${w%%=*}
+        [ -n "${filter[$name]+set}" ] || { echo "cgroup2-guest: GUEST_TESTS: unknown binary $name (cgroup, sandbox, judge)" >&2; exit 1; }
+        [ -z "${wanted[$name]:-}" ] || { echo "cgroup2-guest: GUEST_TESTS: $name twice (one filter per binary)" >&2; exit 1; }
+        [ "$w" = "$name" ] || filter[$name]=${w#*=}
+        wanted[$name]=1
+    done
+else
+    wanted=([cgroup]=1 [sandbox]=1 [judge]=1)
+fi
+repeat=${GUEST_REPEAT:-1}
+case "$repeat" in '' | *[!0-9]* | 0) echo "cgroup2-guest: GUEST_REPEAT must be a positive count: $repeat" >&2; exit 1 ;; esac
+commands=() engine= found=0
 for t in "${tests[@]}"; do
     read -r dir target exe <<<"$t"
     # The guest sees /tmp and /var/tmp as its own tmpfs, and of them only the repository.
@@ -60,13 +79,19 @@ for t in "${tests[@]}"; do
         "$repo"/*) ;;
         /tmp/* | /var/tmp/*) echo "cgroup2-guest: $exe is under a tmpfs of the guest, outside $repo (CARGO_TARGET_DIR?)" >&2; exit 1 ;;
     esac
+    name= args=(--color never)
     case "$dir $target" in
-        "sandbox shardbox_sandbox") commands+=("$exe --color never cgroup::") ;;
-        "sandbox it") commands+=("$exe --color never") ;;
-        "engine it") commands+=("$exe --color never --test-threads 1 judge::"); engine=$exe ;;
+        "sandbox shardbox_sandbox") name=cgroup ;;
+        "sandbox it") name=sandbox ;;
+        "engine it") name=judge engine=$exe args+=(--test-threads 1) ;;
     esac
+    [ -n "$name" ] || continue
+    found=$((found + 1))
+    [ -n "${wanted[$name]:-}" ] || continue
+    [ -z "${filter[$name]}" ] || args+=("${filter[$name]}")
+    for _ in $(seq "$repeat"); do commands+=("$exe ${args[*]}"); done
 done
-[ "${#commands[@]}" -eq 3 ] || { echo "cgroup2-guest: expected 3 test binaries, found: ${commands[*]}" >&2; exit 1; }
+[ "$found" -eq 3 ] || { echo "cgroup2-guest: expected 3 test binaries, found $found: ${commands[*]}" >&2; exit 1; }
 
 # Fetches and unpacks the kernel of series $1 (once; with package lists of its own, never the
 # system's) and builds its initramfs (every time).

@@ -641,10 +641,15 @@ fn enter_container_cgroup_ns(st: &mut State<'_>) -> io::Result<()> {
     };
     // SAFETY: as in `start` (single-threaded, no signal handlers); the helper makes raw
     // syscalls only and reports through an atomic; it shares the fd table, so its fd is ours.
-    unsafe { sys::proc::spawn_vfork(&mut st.stack, &helper, true) }?;
-    // It has exited (no program runs during an attach): reap it before the host looks at the
-    // cgroups it passed through.
-    no_child_left(st)?;
+    let pid = unsafe { sys::proc::spawn_vfork(&mut st.stack, &helper, true) }?;
+    // The vfork returns as soon as the helper lets go of our memory, early in its exit: it is
+    // then still a member of the container's new cgroup (until `cgroup_exit`) and, once a
+    // zombie, still charged to its `pids` until reaped. A non-blocking reap here missed it
+    // (on cgroup v2 kernels 5.19 to 6.11 every run attaches a new cgroup, and the host found
+    // it "not empty" right after the `Done`). So wait for this very child: it is already
+    // exiting (no signal can stop it now), and when `reap` returns it has left the cgroup.
+    // No program runs during an attach, so nothing else is reaped here.
+    sys::proc::reap(pid)?;
     let v = made.load(Ordering::SeqCst);
     let Ok(raw) = RawFd::try_from(v) else {
         return Err(io::Error::from_raw_os_error(errno::EINVAL));

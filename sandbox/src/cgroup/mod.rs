@@ -531,8 +531,13 @@ pub struct Cgroup {
     events_file: (PathBuf, File),
     /// `memory.usage_in_bytes` (v1) / `memory.current` (v2), kept open likewise.
     current_file: (PathBuf, File),
-    /// v1: `pids.current`, kept open likewise; [`Cgroup::is_empty_quick`] reads it.
-    pids_current: Option<(PathBuf, File)>,
+    /// `pids.current`, kept open likewise; [`Cgroup::is_empty_quick`] reads it. It counts
+    /// every task charged to the cgroup from its fork (or move) until its parent reaps it,
+    /// zombies included.
+    pids_current: (PathBuf, File),
+    /// v2: `cgroup.events`, kept open likewise; its `populated` is 0 once every task of the
+    /// cgroup has passed `cgroup_exit` (a zombie no longer counts, `pids.current` still does).
+    events_v2: Option<(PathBuf, File)>,
     /// [`Cgroup::is_empty_quick`] calls since the last full check.
     quick_checks: AtomicU32,
     /// Last limits written (writes are skipped when unchanged).
@@ -600,9 +605,10 @@ impl Cgroup {
         };
         let events_file = open_rw(find("memory")?.join(f.events))?;
         let current_file = open_rw(find("memory")?.join(f.current))?;
-        let pids_current = match version {
-            CgroupVersion::V1 => Some(open_rw(find("pids")?.join("pids.current"))?),
-            CgroupVersion::V2 => None,
+        let pids_current = open_rw(find("pids")?.join("pids.current"))?;
+        let events_v2 = match version {
+            CgroupVersion::V1 => None,
+            CgroupVersion::V2 => Some(open_rw(find("unified")?.join("cgroup.events"))?),
         };
         let mut cg = Cgroup {
             version,
@@ -612,6 +618,7 @@ impl Cgroup {
             events_file,
             current_file,
             pids_current,
+            events_v2,
             quick_checks: AtomicU32::new(0),
             written: None,
             cpu_base_ns: 0,
@@ -853,51 +860,133 @@ impl Cgroup {
         parse_value(&text).flatten().ok_or_else(|| CgroupError::Parse { path: path.clone(), text })
     }
 
-    /// True when no task is in the cgroup (in every hierarchy), the adopted init aside.
+    /// True when no task is in the cgroup, the adopted init aside: no hierarchy's
+    /// `cgroup.procs` lists another process, `pids.current` is 0 (so every task that was here
+    /// has been reaped, not only killed: the init is never in `pids`), and on v2 `cgroup.events`
+    /// says `populated 0`.
     pub fn is_empty(&self) -> Result<bool, CgroupError> {
+        let resident = self.resident.map(|p| p.to_string());
         for (_, d) in &self.dirs {
             let text = read_small(&d.join("cgroup.procs"))?;
-            let resident = self.resident.map(|p| p.to_string());
             if text.split_whitespace().any(|p| Some(p) != resident.as_deref()) {
                 return Ok(false);
             }
         }
-        Ok(true)
+        Ok(self.pids_current()? == 0 && !self.populated_v2()?)
     }
 
     /// [`Cgroup::is_empty`] for the hot path (the pool's paired checks after the kill and
-    /// before reuse): on v1 with the init adopted, `pids.current` is 0 (one `pread`) and the
-    /// `cpuacct` (or `cpu`) hierarchy's `cgroup.procs` lists only the init (one open). That is
-    /// every process of the container: each is born in the init's cgroup there and none can
-    /// leave it (no cgroup file is reachable from inside), and any that joined `pids` is counted there,
-    /// zombies included. Every [`CGROUP_FULL_CHECK_EVERY`]-th call, and whenever the quick
-    /// answer is "not empty", every hierarchy is read as [`Cgroup::is_empty`] does. v2 (one
-    /// hierarchy) and v1 without an adopted init: [`Cgroup::is_empty`].
+    /// before reuse), from counters kept open (a `pread` each, no open):
+    /// - v2: `pids.current` is 0 and `cgroup.events` says `populated 0`. The first counts a
+    ///   task from its fork (or move) in until it is reaped, the second until it passes
+    ///   `cgroup_exit`; `cgroup.procs` (which the full check reads) lists it until then too.
+    /// - v1 with the init adopted: `pids.current` is 0 and the `cpuacct` (or `cpu`)
+    ///   hierarchy's `cgroup.procs` lists only the init (one open). That is every process of
+    ///   the container: each is born in the init's cgroup there and none can leave it (no
+    ///   cgroup file is reachable from inside), and any that joined `pids` is counted there,
+    ///   zombies included. v1 without an adopted init: [`Cgroup::is_empty`].
+    ///
+    /// Every [`CGROUP_FULL_CHECK_EVERY`]-th call, and whenever the quick answer is "not
+    /// empty", every hierarchy is read as [`Cgroup::is_empty`] does.
     pub fn is_empty_quick(&self) -> Result<bool, CgroupError> {
-        let (Some(resident), Some((pids_path, pids_file))) = (self.resident, &self.pids_current)
-        else {
-            return self.is_empty();
-        };
         let n = self.quick_checks.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         if n >= CGROUP_FULL_CHECK_EVERY {
             self.quick_checks.store(0, Ordering::Relaxed);
             return self.is_empty();
         }
-        let text = read_at0(pids_file, pids_path)?;
-        let pids = parse_value(&text)
-            .flatten()
-            .ok_or_else(|| CgroupError::Parse { path: pids_path.clone(), text })?;
-        let Some(sched) = self.dirs.iter().find(|(_, d)| self.is_sched_dir(d)).map(|(_, d)| d)
-        else {
-            return self.is_empty();
+        let quick = match self.version {
+            CgroupVersion::V2 => self.pids_current()? == 0 && !self.populated_v2()?,
+            CgroupVersion::V1 => {
+                let sched = self.dirs.iter().find(|(_, d)| self.is_sched_dir(d)).map(|(_, d)| d);
+                let (Some(resident), Some(sched)) = (self.resident, sched) else {
+                    return self.is_empty();
+                };
+                let resident = resident.to_string();
+                self.pids_current()? == 0
+                    && read_small(&sched.join("cgroup.procs"))?
+                        .split_whitespace()
+                        .all(|p| p == resident)
+            }
         };
-        let procs = read_small(&sched.join("cgroup.procs"))?;
-        let resident = resident.to_string();
-        if pids == 0 && procs.split_whitespace().all(|p| p == resident) {
-            Ok(true)
-        } else {
-            self.is_empty()
+        if quick { Ok(true) } else { self.is_empty() }
+    }
+
+    /// Tasks charged to the cgroup's `pids` controller now (zombies included).
+    fn pids_current(&self) -> Result<u64, CgroupError> {
+        let (path, f) = &self.pids_current;
+        let text = read_at0(f, path)?;
+        parse_value(&text).flatten().ok_or_else(|| CgroupError::Parse { path: path.clone(), text })
+    }
+
+    /// v2: `populated` of `cgroup.events` (a task that has not passed `cgroup_exit` is in the
+    /// cgroup); `false` on v1.
+    fn populated_v2(&self) -> Result<bool, CgroupError> {
+        let Some((path, f)) = &self.events_v2 else { return Ok(false) };
+        let text = read_at0(f, path)?;
+        match parse_keyed(&text, "populated") {
+            Some(n) => Ok(n != 0),
+            None => Err(CgroupError::Parse { path: path.clone(), text }),
         }
+    }
+
+    /// Who is in the cgroup, for the message of a failed emptiness check: every hierarchy's
+    /// `cgroup.procs` with, for each pid listed, the essentials of `/proc/<pid>/status` (name,
+    /// state, thread group, parent, pids in nested namespaces), then `pids.current` and, on
+    /// v2, `cgroup.events`. Best effort: what cannot be read is said so.
+    pub fn members_report(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        for (ctl, d) in &self.dirs {
+            let _ = write!(out, "[{ctl} {}:", d.display());
+            let procs = match read_small(&d.join("cgroup.procs")) {
+                Ok(t) => t,
+                Err(e) => {
+                    let _ = write!(out, " {e}]");
+                    continue;
+                }
+            };
+            for pid in procs.split_whitespace() {
+                let mark = if self.resident.is_some_and(|r| r.to_string() == pid) {
+                    " (the init)"
+                } else {
+                    ""
+                };
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                    .map(|t| {
+                        t.lines()
+                            .filter(|l| {
+                                ["Name:", "State:", "Tgid:", "PPid:", "NSpid:", "Threads:"]
+                                    .iter()
+                                    .any(|k| l.starts_with(k))
+                            })
+                            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_else(|e| format!("no status: {e}"));
+                let _ = write!(out, " pid {pid}{mark} {{{status}}}");
+            }
+            out.push(']');
+        }
+        match self.pids_current() {
+            Ok(n) => {
+                let _ = write!(out, " pids.current {n}");
+            }
+            Err(e) => {
+                let _ = write!(out, " {e}");
+            }
+        }
+        if let Some((path, f)) = &self.events_v2 {
+            match read_at0(f, path) {
+                Ok(t) => {
+                    let _ = write!(out, "; cgroup.events: {}", t.trim().replace('\n', ", "));
+                }
+                Err(e) => {
+                    let _ = write!(out, "; {e}");
+                }
+            }
+        }
+        out
     }
 
     /// A new cgroup beside this one (same parents), named `name`.
@@ -1152,9 +1241,8 @@ mod tests {
         for _ in 0..2 {
             assert!(cg.memory_current().is_ok());
             assert_eq!(cg.read_oom_kills().expect("oom kills"), 0);
-            if let Some((path, f)) = &cg.pids_current {
-                assert_eq!(parse_value(&read_at0(f, path).expect("pids.current")), Some(Some(0)));
-            }
+            assert_eq!(cg.pids_current().expect("pids.current"), 0);
+            assert!(!cg.populated_v2().expect("cgroup.events"));
         }
         cg.remove().expect("remove");
     }

@@ -109,9 +109,10 @@ pub enum BrokenReason {
         /// errno.
         errno: i32,
     },
-    /// The cgroup still had tasks after the reset.
-    #[error("cgroup not empty after reset")]
-    CgroupNotEmpty,
+    /// The cgroup had tasks when it must have none: after the reset's kill, or after the init
+    /// attached it (who: `Cgroup::members_report`).
+    #[error("cgroup not empty: {0}")]
+    CgroupNotEmpty(String),
     /// An earlier operation broke it.
     #[error("used after a failure")]
     Poisoned,

@@ -158,6 +158,14 @@ impl Container {
             (Reply::Done, _) => {}
             (other, _) => return Err(self.fail(BrokenReason::Unexpected(format!("{other:?}")))),
         }
+        // The init's helper that made the cgroup namespace passed through this cgroup, and the
+        // init reaps it before answering: nothing may be left (STYLE.md §10; the reset and
+        // the pool check the same before every hand-out). It once was: a non-blocking reap
+        // missed the helper still exiting (`init::enter_container_cgroup_ns`).
+        if !cg.is_empty()? {
+            let who = cg.members_report();
+            return Err(self.fail(BrokenReason::CgroupNotEmpty(who)));
+        }
         if let Some(old) = self.cgroup.replace(cg) {
             old.remove()?;
         }

@@ -57,7 +57,8 @@ impl Container {
         }
         let Some(cg) = self.cgroup.as_ref() else { return Ok(()) };
         if !cg.is_empty_quick()? {
-            return Err(self.fail(BrokenReason::CgroupNotEmpty));
+            let who = cg.members_report();
+            return Err(self.fail(BrokenReason::CgroupNotEmpty(who)));
         }
         let leftover = cg.memory_current()?;
         if leftover > self.config.config.memory_leftover_bytes_max || cg.needs_replacing_for_a_run()
@@ -83,8 +84,13 @@ impl Container {
         assert!(!self.broken, "container {} is broken but pooled", self.id);
         assert!(!self.reset_pending, "container {} is checked before its reset ended", self.id);
         if let Some(cg) = &self.cgroup {
-            let empty = cg.is_empty_quick().unwrap_or(false);
-            assert!(empty, "cgroup of container {} is not empty", self.id);
+            let empty = cg.is_empty_quick();
+            assert!(
+                matches!(empty, Ok(true)),
+                "cgroup of container {} is not empty ({empty:?}): {}",
+                self.id,
+                cg.members_report()
+            );
         }
     }
 

@@ -140,8 +140,11 @@ extern "C" fn vfork_entry<F: Fn()>(arg: *mut libc::c_void) -> libc::c_int {
 
 /// Starts `child` in a new process that shares this one's memory until it execs or exits
 /// (`clone(CLONE_VM | CLONE_VFORK | SIGCHLD)` on `stack`, as `posix_spawn` does): no page
-/// tables are copied and none torn down. Returns its pid once it has exec'd or exited; `child`
-/// must end in `execve` or `_exit` (if it returns, the child `_exit`s with 127). With
+/// tables are copied and none torn down. Returns its pid once it has exec'd or begun to exit;
+/// `child` must end in `execve` or `_exit` (if it returns, the child `_exit`s with 127). "Begun":
+/// the kernel resumes the caller when the child lets go of the shared memory (`exit_mm`, early
+/// in `do_exit`), so the child may still be in its cgroup and not yet waitable: a `WNOHANG`
+/// wait can miss it; [`reap`] waits for it. With
 /// `share_fd_table` the child also shares the fd table (`CLONE_FILES`): an fd it opens is the
 /// caller's.
 ///
@@ -440,11 +443,29 @@ pub struct Reaped {
 /// `wait4(-1, WNOHANG | __WALL)`: `Ok(None)` when children exist but none has exited; `ECHILD`
 /// when there are none.
 pub fn reap_any() -> io::Result<Option<Reaped>> {
+    wait4(-1, libc::WNOHANG)
+}
+
+/// `wait4(pid, __WALL)`: blocks until the child `pid` has exited, and reaps it. When it returns
+/// the kernel has released the task (`release_task`): it is in no cgroup's task list and no
+/// longer charged to any `pids` controller. Retries on `EINTR`.
+pub fn reap(pid: i32) -> io::Result<Reaped> {
+    loop {
+        match wait4(pid, 0) {
+            Ok(Some(r)) => return Ok(r),
+            Ok(None) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn wait4(which: i32, flags: i32) -> io::Result<Option<Reaped>> {
     let mut status = 0;
     // SAFETY: rusage is plain data; all-zero is a valid value.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `status` and `ru` are valid for writes.
-    let pid = cvt(unsafe { libc::wait4(-1, &mut status, libc::WNOHANG | libc::__WALL, &mut ru) })?;
+    let pid = cvt(unsafe { libc::wait4(which, &mut status, flags | libc::__WALL, &mut ru) })?;
     if pid == 0 {
         return Ok(None);
     }

@@ -70,15 +70,30 @@ fn init_stopped() -> Result<(), Failed> {
         format!("run: {r:?}")
     })?;
     check(start.elapsed() < Duration::from_secs(8), || format!("took {:?}", start.elapsed()))?;
+    let started = start_time(init);
+    check(started.is_some(), || format!("no /proc/{init}/stat before the destruction"))?;
     drop(c);
-    check(!std::path::Path::new(&format!("/proc/{init}")).exists(), || {
-        format!("the frozen init {init} survived its destruction")
+    // `destroy` waits until the init's pidfd polls readable: it has exited, but the zygote
+    // (its parent, which auto-reaps) may not have released it yet, so it can still be in
+    // /proc for a moment. Wait for it to be gone (or its pid taken by another process).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while start_time(init) == started && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    check(start_time(init) != started, || {
+        format!("the frozen init {init} survived its destruction by 5 s")
     })?;
     let mut c = p.get()?;
     sh(&mut c, "exit 0", limits())?.exited(0)?;
     drop(c);
     p.check_invariants();
     Ok(())
+}
+
+/// Start time of process `pid` (field 22 of `/proc/<pid>/stat`); `None` once it is gone.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
 }
 
 fn zygote_killed() -> Result<(), Failed> {
