@@ -257,6 +257,9 @@ pub struct CgroupRoot {
     dirs: Vec<(String, PathBuf)>,
     controllers: Vec<String>,
     graveyard: Graveyard,
+    /// Whether `memory.peak` takes a reset (v1 always; v2 on kernels 6.12+): probed once, on
+    /// this root's own directory ([`probe_v2_features`]), and handed to every cgroup.
+    peak_resettable: bool,
 }
 
 impl CgroupRoot {
@@ -289,6 +292,7 @@ impl CgroupRoot {
                     dirs,
                     controllers,
                     graveyard: Graveyard::default(),
+                    peak_resettable: true,
                 })
             }
             Layout::V2 { dir: base, controllers } => {
@@ -313,6 +317,7 @@ impl CgroupRoot {
                     dirs: vec![("unified".into(), dir)],
                     controllers: enable,
                     graveyard: Graveyard::default(),
+                    peak_resettable: features.memory_peak_reset,
                 })
             }
         }
@@ -342,7 +347,7 @@ impl CgroupRoot {
             dirs.push((ctl.clone(), dir));
         }
         let cpu_limits = self.controllers.iter().any(|c| c == "cpu");
-        Cgroup::open(self.version, dirs, self.graveyard.clone(), cpu_limits)
+        Cgroup::open(self.version, dirs, self.graveyard.clone(), cpu_limits, self.peak_resettable)
     }
 
     /// Retries the removal of buried cgroups (see [`Graveyard`]); returns how many remain.
@@ -545,7 +550,8 @@ pub struct Cgroup {
     /// v2: cpu.stat usage at the reset; OOM kills at the reset (both versions).
     cpu_base_ns: u64,
     oom_base: u64,
-    /// v2: whether writing `memory.peak` resets it (kernel 6.12+).
+    /// Whether the peak takes a reset (v1 always; v2 on kernel 6.12+): the root's answer
+    /// ([`CgroupRoot`] probes once), not probed again per cgroup.
     peak_resettable: bool,
     /// No run has used this cgroup yet (pids.peak is meaningful only then: it cannot be reset).
     fresh: bool,
@@ -575,6 +581,7 @@ impl Cgroup {
         dirs: Vec<(String, PathBuf)>,
         graveyard: Graveyard,
         cpu_limits: bool,
+        peak_resettable: bool,
     ) -> Result<Self, CgroupError> {
         let f = Self::files(version);
         let find = |ctl: &str| {
@@ -610,7 +617,9 @@ impl Cgroup {
             CgroupVersion::V1 => None,
             CgroupVersion::V2 => Some(open_rw(find("unified")?.join("cgroup.events"))?),
         };
-        let mut cg = Cgroup {
+        // The root's probe; without a peak there is nothing to reset.
+        let peak_resettable = peak_resettable && peak_file.is_some();
+        Ok(Cgroup {
             version,
             dirs,
             cpu_file,
@@ -623,17 +632,12 @@ impl Cgroup {
             written: None,
             cpu_base_ns: 0,
             oom_base: 0,
-            peak_resettable: version == CgroupVersion::V1,
+            peak_resettable,
             fresh: true,
             graveyard,
             resident: None,
             cpu_limits,
-        };
-        if version == CgroupVersion::V2 {
-            cg.peak_resettable =
-                cg.peak_file.as_mut().is_some_and(|(_, f)| f.write_all(b"reset\n").is_ok());
-        }
-        Ok(cg)
+        })
     }
 
     /// v1 or v2.
@@ -823,18 +827,14 @@ impl Cgroup {
         let cpu_ns = self.cpu_ns()?;
         let oom_kills = self.read_oom_kills()?.saturating_sub(self.oom_base);
         let memory_peak_bytes = match &self.peak_file {
+            // This run's own peak: reset by `prepare`, or (v2 before 6.12) a cgroup no other
+            // run used, as the container replaces it before each run
+            // ([`Cgroup::needs_replacing_for_a_run`]).
             Some((path, f)) => {
                 let text = read_at0(f, path)?;
-                if self.version == CgroupVersion::V2 && !self.peak_resettable && !self.fresh {
-                    // Before 6.12 a reused v2 cgroup has no per-run peak: this is the lifetime
-                    // peak (documented in docs/architecture.md; the pool replaces such cgroups
-                    // each run).
-                    parse_value(&text).flatten().unwrap_or(0)
-                } else {
-                    parse_value(&text)
-                        .flatten()
-                        .ok_or_else(|| CgroupError::Parse { path: path.clone(), text })?
-                }
+                parse_value(&text)
+                    .flatten()
+                    .ok_or_else(|| CgroupError::Parse { path: path.clone(), text })?
             }
             None => fallback_peak_bytes(
                 maxrss_bytes,
@@ -998,7 +998,13 @@ impl Cgroup {
             mkdir_cg(&nd, ctl == "cpuset")?;
             dirs.push((ctl.clone(), nd));
         }
-        Cgroup::open(self.version, dirs, self.graveyard.clone(), self.cpu_limits)
+        Cgroup::open(
+            self.version,
+            dirs,
+            self.graveyard.clone(),
+            self.cpu_limits,
+            self.peak_resettable,
+        )
     }
 
     /// Whether the kernel reports the cgroup's memory peak (v1 always; v2 on kernels 5.19+).
