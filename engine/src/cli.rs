@@ -130,6 +130,12 @@ pub struct ServeArgs {
           default_value_t = limits::SHARD_BODIES_BYTES_DEFAULT, value_name = "BYTES")]
     pub shard_bodies_bytes_max: u64,
 
+    /// Bytes one shard's deferred replies (/run answers) not yet read by their clients may
+    /// hold in all; past it a new one is replaced by 503 (a reply alone is always sent)
+    #[arg(long = "shard-replies-bytes-max", env = "ES_SHARD_REPLIES_BYTES_MAX",
+          default_value_t = limits::SHARD_REPLIES_BYTES_DEFAULT, value_name = "BYTES")]
+    pub shard_replies_bytes_max: u64,
+
     /// Provided receive buffers per shard (a power of two).
     #[arg(long = "recv-buffers", env = "ES_RECV_BUFFERS", default_value_t = limits::RECV_BUFFERS_DEFAULT,
           value_name = "N")]
@@ -275,6 +281,7 @@ impl ServeArgs {
             headers_count_max: self.headers_count_max,
             body_bytes_max: self.body_bytes_max,
             shard_bodies_bytes_max: self.shard_bodies_bytes_max,
+            shard_replies_bytes_max: self.shard_replies_bytes_max,
             recv_buffers: self.recv_buffers,
             recv_buffer_bytes: self.recv_buffer_bytes,
             listen_backlog: self.listen_backlog,

@@ -49,6 +49,9 @@ pub struct ServerConfig {
     /// Bytes one shard's request bodies still arriving may hold in all (503 beyond; one body
     /// alone is always allowed).
     pub shard_bodies_bytes_max: u64,
+    /// Bytes one shard's deferred replies not yet sent may hold in all (a new one past it is
+    /// replaced by a 503; one reply alone is always sent).
+    pub shard_replies_bytes_max: u64,
     /// Provided receive buffers per shard (a power of two).
     pub recv_buffers: u32,
     /// Bytes per provided receive buffer.
@@ -89,6 +92,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("headers_count_max", &self.headers_count_max)
             .field("body_bytes_max", &self.body_bytes_max)
             .field("shard_bodies_bytes_max", &self.shard_bodies_bytes_max)
+            .field("shard_replies_bytes_max", &self.shard_replies_bytes_max)
             .field("recv_buffers", &self.recv_buffers)
             .field("recv_buffer_bytes", &self.recv_buffer_bytes)
             .field("pin_shards", &self.pin_shards)
@@ -175,6 +179,7 @@ impl Default for ServerConfig {
             headers_count_max: shardbox_http::limits::HEADERS_COUNT_MAX,
             body_bytes_max: shardbox_http::limits::BODY_BYTES_MAX,
             shard_bodies_bytes_max: limits::SHARD_BODIES_BYTES_DEFAULT,
+            shard_replies_bytes_max: limits::SHARD_REPLIES_BYTES_DEFAULT,
             recv_buffers: limits::RECV_BUFFERS_DEFAULT,
             recv_buffer_bytes: limits::RECV_BUFFER_BYTES_DEFAULT,
             listen_backlog: limits::LISTEN_BACKLOG,

@@ -160,6 +160,9 @@ pub(crate) struct Conn {
     /// Bytes of the shard's body budget this connection's body in progress holds
     /// ([`Conns::reserve_body`]).
     pub(crate) body_reserved: u64,
+    /// Bytes of the shard's reply budget this connection's deferred replies not yet sent hold
+    /// ([`Conns::reserve_reply`]).
+    pub(crate) reply_reserved: u64,
     /// In the shard's flush list.
     pub(crate) dirty: bool,
     pub(crate) links: [TimerLink; 2],
@@ -191,6 +194,7 @@ impl Conn {
             wants_pause: false,
             continue_sent: false,
             body_reserved: 0,
+            reply_reserved: 0,
             dirty: false,
             links: [TimerLink::default(); 2],
         }
@@ -236,13 +240,56 @@ pub(crate) struct Conns {
     bodies_reserved: u64,
     /// The shard's budget for bodies in progress (`-shard-bodies-bytes-max`).
     bodies_max: u64,
+    /// Sum of every connection's `reply_reserved`.
+    replies_reserved: u64,
+    /// The shard's budget for deferred replies not yet sent (`-shard-replies-bytes-max`).
+    replies_max: u64,
 }
 
 impl Conns {
     /// Room for `max` connections; slots are created as needed. Bodies still arriving may
-    /// hold `bodies_max` bytes in all.
-    pub(crate) fn new(max: u32, bodies_max: u64) -> Conns {
-        Conns { slots: Vec::new(), free: Vec::new(), live: 0, max, bodies_reserved: 0, bodies_max }
+    /// hold `bodies_max` bytes in all, deferred replies not yet sent `replies_max`.
+    pub(crate) fn new(max: u32, bodies_max: u64, replies_max: u64) -> Conns {
+        Conns {
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            max,
+            bodies_reserved: 0,
+            bodies_max,
+            replies_reserved: 0,
+            replies_max,
+        }
+    }
+
+    /// Adds `bytes` (a deferred reply about to be queued) to what `index`'s unsent replies
+    /// hold of the shard's budget. `false` when that would pass the budget while other
+    /// connections hold part of it: a `/run` reply is bounded (`-copy-out-limit`, up to six
+    /// times that as JSON), but a client that never reads keeps it until the write timeout,
+    /// and one that reads a byte now and then keeps it for good, so without this many such
+    /// clients hold the sum. A reply alone always passes.
+    pub(crate) fn reserve_reply(&mut self, index: u32, bytes: u64) -> bool {
+        let held = self.slots[index as usize].reply_reserved;
+        let others = self.replies_reserved - held;
+        if others > 0 && self.replies_reserved.saturating_add(bytes) > self.replies_max {
+            return false;
+        }
+        self.replies_reserved += bytes;
+        self.slots[index as usize].reply_reserved = held + bytes;
+        true
+    }
+
+    /// Gives back what `index`'s replies held (everything queued on it has been sent).
+    pub(crate) fn release_reply(&mut self, index: u32) {
+        let conn = &mut self.slots[index as usize];
+        self.replies_reserved -= conn.reply_reserved;
+        conn.reply_reserved = 0;
+    }
+
+    /// Bytes reserved by deferred replies not yet sent.
+    #[cfg(test)]
+    pub(crate) fn replies_reserved(&self) -> u64 {
+        self.replies_reserved
     }
 
     /// Grows what the body in progress on `index` holds of the shard's budget to `bytes`.
@@ -317,6 +364,8 @@ impl Conns {
         assert!(conn.links.iter().all(|link| link.class().is_none()), "slot {index} has a timer");
         self.bodies_reserved -= conn.body_reserved;
         conn.body_reserved = 0;
+        self.replies_reserved -= conn.reply_reserved;
+        conn.reply_reserved = 0;
         for buf in [&mut conn.inbuf, &mut conn.body, &mut conn.out] {
             buf.clear();
             if buf.capacity() > crate::limits::POOLED_BUFFER_BYTES_MAX {
@@ -356,6 +405,8 @@ impl Conns {
         assert!(self.live <= self.max);
         let reserved: u64 = self.slots.iter().map(|c| c.body_reserved).sum();
         assert_eq!(reserved, self.bodies_reserved, "body reservations drifted");
+        let reserved: u64 = self.slots.iter().map(|c| c.reply_reserved).sum();
+        assert_eq!(reserved, self.replies_reserved, "reply reservations drifted");
     }
 }
 
@@ -371,7 +422,7 @@ mod tests {
 
     #[test]
     fn body_reservations_are_bounded_and_given_back() {
-        let mut conns = Conns::new(3, 10);
+        let mut conns = Conns::new(3, 10, u64::MAX);
         let a = conns.open(fd()).expect("a").0;
         let b = conns.open(fd()).expect("b").0;
         assert!(conns.reserve_body(a, 25), "a body alone passes, even past the budget");
@@ -389,13 +440,33 @@ mod tests {
         conns.check_invariants();
     }
 
+    #[test]
+    fn reply_reservations_are_bounded_and_given_back() {
+        let mut conns = Conns::new(3, u64::MAX, 10);
+        let a = conns.open(fd()).expect("a").0;
+        let b = conns.open(fd()).expect("b").0;
+        assert!(conns.reserve_reply(a, 25), "a reply alone passes, even past the budget");
+        assert!(conns.reserve_reply(a, 5), "and so does a second one on the same connection");
+        assert!(!conns.reserve_reply(b, 1), "30 held elsewhere: one more byte is refused");
+        conns.release_reply(a);
+        assert!(conns.reserve_reply(a, 4), "given back");
+        assert!(conns.reserve_reply(b, 6), "4 + 6: the max itself");
+        assert!(!conns.reserve_reply(a, 1), "4 + 6 + 1: max + 1");
+        assert_eq!(conns.replies_reserved(), 10);
+        conns.check_invariants();
+        conns.get_mut(b).life = Life::Closing;
+        conns.release(b);
+        assert_eq!(conns.replies_reserved(), 4, "a released slot gives its replies back");
+        conns.check_invariants();
+    }
+
     fn fd() -> Rc<OwnedFd> {
         Rc::new(crate::sys::eventfd().expect("eventfd"))
     }
 
     #[test]
     fn slots_are_capped_and_reused_with_their_buffers() {
-        let mut conns = Conns::new(2, u64::MAX);
+        let mut conns = Conns::new(2, u64::MAX, u64::MAX);
         let (a, gen_a) = conns.open(fd()).expect("a");
         let (b, _) = conns.open(fd()).expect("b");
         assert_eq!(conns.open(fd()), Err(AtCapacity));
@@ -417,7 +488,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "send in flight")]
     fn a_slot_with_ops_in_flight_is_not_released() {
-        let mut conns = Conns::new(1, u64::MAX);
+        let mut conns = Conns::new(1, u64::MAX, u64::MAX);
         let (a, _) = conns.open(fd()).expect("a");
         let mut ring = crate::ring::Ring::new(crate::ring::RingConfig {
             sq_entries: 4,

@@ -143,6 +143,9 @@ pub const BODY_BYTES_LIMIT: u64 = 1 << 30;
 /// Default bytes one shard's request bodies still arriving may hold in all
 /// (`-shard-bodies-bytes-max`); past it a new large body gets 503 and a close.
 pub const SHARD_BODIES_BYTES_DEFAULT: u64 = 1 << 30;
+/// Default bytes one shard's deferred replies (`/run` answers) not yet sent may hold in all
+/// (`-shard-replies-bytes-max`); past it a new deferred reply is replaced by a 503.
+pub const SHARD_REPLIES_BYTES_DEFAULT: u64 = 1 << 30;
 
 /// Header storage tried first on the stack for each request (retried with
 /// [`HEADERS_STORAGE`] when a request has more).

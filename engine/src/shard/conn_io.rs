@@ -15,9 +15,14 @@ use crate::conn::{FileSend, Life, Phase, SLOT_READ, SLOT_WRITE, class};
 use crate::limits;
 use crate::metrics::TimeoutKind;
 use crate::ring::{Completion, Expiry, errno};
+use crate::router::Response;
 use crate::sys;
 use crate::tag::{self, Kind};
 use crate::timer::TimerLists;
+
+/// The 503 reason that replaces a deferred reply past `-shard-replies-bytes-max`.
+const REPLIES_FULL: &str =
+    "server busy: replies not yet read by their clients fill this shard's budget; retry";
 
 impl Shard {
     pub(super) fn on_recv(&mut self, index: u32, generation: u32, mut completion: Completion) {
@@ -155,6 +160,9 @@ impl Shard {
         } else {
             self.give_buffer(buf);
         }
+        if self.conns.get(index).out.is_empty() {
+            self.conns.release_reply(index); // every reply queued on it is sent
+        }
         self.timers.disarm(&mut self.conns, index, SLOT_WRITE);
         self.resume(index);
         self.mark_dirty(index);
@@ -176,6 +184,15 @@ impl Shard {
             };
             conn.phase = Phase::Idle;
             let keep_alive = keep_alive && !self.shutting_down;
+            // A large reply counts against the shard's reply budget until it is sent; past
+            // the budget it is replaced by a 503 (small ones cost no more than the inline
+            // output every connection may queue).
+            let size = if head_only { 0 } else { response.body.len() };
+            if size > limits::CONN_OUTPUT_BYTES_MAX
+                && !self.conns.reserve_reply(index, u64::try_from(size).unwrap_or(u64::MAX))
+            {
+                response = Response::json_error(503, REPLIES_FULL);
+            }
             self.ensure_out(index);
             let conn = self.conns.get_mut(index);
             crate::response::write_response(

@@ -204,7 +204,11 @@ impl Shard {
         Ok(Shard {
             index,
             reactor,
-            conns: Conns::new(config.shard_conns_max, config.shard_bodies_bytes_max),
+            conns: Conns::new(
+                config.shard_conns_max,
+                config.shard_bodies_bytes_max,
+                config.shard_replies_bytes_max,
+            ),
             timers,
             router,
             info,

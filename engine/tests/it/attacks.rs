@@ -485,6 +485,60 @@ fn bodies_in_progress_are_bounded_per_shard() {
     still_serves(&mut c);
 }
 
+/// A command printing `bytes` NUL bytes to a stdout collector that keeps them all: its reply
+/// is six times that (`\u0000` each).
+fn nul_output_cmd(bytes: usize) -> String {
+    format!(
+        r#"{{"args":["/usr/bin/head","-c","{bytes}","/dev/zero"],"env":["PATH=/bin:/usr/bin"],
+            "files":[{{"content":""}},{{"name":"stdout","max":{bytes}}},{{"name":"stderr","max":100}}],
+            "cpuLimit":10000000000,"memoryLimit":134217728,"procLimit":50}}"#
+    )
+}
+
+/// Replies a client does not read: a `/run` reply is built whole and held on its connection
+/// until it is sent; a client that never reads keeps it for `-write-timeout`, one that reads a
+/// byte now and then for good. Each is bounded (`-copy-out-limit`, six times that as JSON),
+/// their sum was not: measured before the fix, four connections that each ran a program
+/// printing 40 MB of NULs and read nothing held 972 MB of the server's RSS, the default
+/// limits allow 1.5 GB each. Past `-shard-replies-bytes-max` a large reply is replaced by a
+/// 503; a small one, or one alone, is always sent.
+#[test]
+fn unread_replies_are_bounded_per_shard() {
+    require_judge!();
+    let server = start(&["-shard-replies-bytes-max", "8388608"]);
+    // A: a 24 MiB reply (4 MiB of NULs), never read: more than the socket buffers hold.
+    let big = format!(r#"{{"cmd":[{}]}}"#, nul_output_cmd(4 << 20));
+    let mut a = server.client();
+    a.send(
+        format!("POST /run HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{big}", big.len())
+            .as_bytes(),
+    );
+    let mut first = [0u8; 16];
+    let n = a.stream.peek(&mut first).expect("A's reply starts");
+    assert!(first[..n].starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&first));
+    // B: another large reply would pass 8 MiB: refused.
+    let mut b = server.client();
+    let r = post_run(&mut b, &big);
+    assert_eq!(r.status, 503, "{}", &r.text()[..200.min(r.body.len())]);
+    assert!(r.text().contains("replies not yet read"), "{}", r.text());
+    // A small reply is always sent.
+    still_serves(&mut b);
+    // A goes away: its reply is given back, and B's large reply is sent.
+    drop(a);
+    let start = Instant::now();
+    loop {
+        let r = post_run(&mut b, &big);
+        if r.status == 200 {
+            assert_eq!(output(&json(&r), 0, "stdout").len(), 4 << 20);
+            break;
+        }
+        assert_eq!(r.status, 503, "{}", r.text());
+        assert!(start.elapsed() < Duration::from_secs(20), "A's reply was never given back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    still_serves(&mut b);
+}
+
 /// Ways around a seccomp filter that compares x86-64 syscall numbers, sent as programs through
 /// `POST /run` to the real binary: each must come back `Dangerous Syscall` (signal 31), and
 /// `clone3` with `CLONE_NEWUSER` (flags in memory, out of the filter's reach) must fail with
