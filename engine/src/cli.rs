@@ -458,6 +458,51 @@ mod tests {
         assert_eq!(out, args(&["--http-addr=x", "-h", "-V", "-x", "--", "-silent"]));
     }
 
+    /// `docs/operations.md` has a row `| `-name` | `ES_NAME` | default | meaning |` for every
+    /// flag, with the flag's environment variable and default, and no row for a flag that does
+    /// not exist.
+    #[test]
+    fn every_flag_is_documented_in_operations_md() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/operations.md");
+        let doc = std::fs::read_to_string(path).expect("docs/operations.md");
+        let rows: Vec<Vec<&str>> = doc
+            .lines()
+            .filter(|line| line.starts_with("| `-"))
+            .map(|line| line.split('|').map(str::trim).collect())
+            .collect();
+        let command = Cli::command();
+        let mut names = Vec::new();
+        for arg in command.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if long == "help" || long == "version" {
+                continue;
+            }
+            let name = format!("`-{long}`");
+            let row = rows
+                .iter()
+                .find(|cells| cells.get(1).copied() == Some(name.as_str()))
+                .unwrap_or_else(|| panic!("docs/operations.md has no row for -{long}"));
+            let env = arg.get_env().map(|env| format!("`{}`", env.to_string_lossy()));
+            assert_eq!(row.get(2).copied(), env.as_deref(), "environment variable of -{long}");
+            if let Some(default) = arg.get_default_values().first() {
+                let documented = row.get(3).map(|cell| cell.replace('`', "")).unwrap_or_default();
+                let default = default.to_string_lossy();
+                assert!(
+                    documented.split([' ', '(']).next() == Some(&*default),
+                    "docs/operations.md gives -{long} the default {documented:?}, the code {default:?}"
+                );
+            }
+            names.push(name);
+        }
+        for cells in &rows {
+            let name = cells.get(1).copied().unwrap_or_default();
+            assert!(
+                names.iter().any(|n| n == name),
+                "docs/operations.md documents unknown flag {name}"
+            );
+        }
+    }
+
     #[test]
     fn go_durations() {
         assert_eq!(parse_duration("300ms"), Ok(Duration::from_millis(300)));
