@@ -499,6 +499,40 @@ mod tests {
         assert!(text.contains(&format!("{name}_count 5\n")));
     }
 
+    /// The metrics table of `docs/operations.md` has a row `| `name{labels}` | type | ... |`
+    /// for every family served, with its type, and no row for a family that is not served.
+    #[test]
+    fn every_family_is_documented_in_operations_md() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/operations.md");
+        let doc = std::fs::read_to_string(path).expect("docs/operations.md");
+        let rows: Vec<Vec<&str>> = doc
+            .lines()
+            .filter(|line| line.starts_with("| `shardbox_"))
+            .map(|line| line.split('|').map(str::trim).collect())
+            .collect();
+        let (registry, _, _) = registry();
+        let text = render(&registry);
+        let mut families = Vec::new();
+        for line in text.lines().filter_map(|line| line.strip_prefix("# TYPE ")) {
+            let (family, kind) = line.split_once(' ').expect("# TYPE name kind");
+            let row = rows
+                .iter()
+                .find(|cells| {
+                    cells.get(1).is_some_and(|cell| {
+                        cell.trim_matches('`').split('{').next() == Some(family)
+                    })
+                })
+                .unwrap_or_else(|| panic!("docs/operations.md has no row for {family}"));
+            assert_eq!(row.get(2).copied(), Some(kind), "type of {family}");
+            families.push(family);
+        }
+        for cells in &rows {
+            let name = cells.get(1).map(|cell| cell.trim_matches('`')).unwrap_or_default();
+            let family = name.split('{').next().unwrap_or_default();
+            assert!(families.contains(&family), "docs/operations.md documents {name}, not served");
+        }
+    }
+
     #[test]
     fn every_series_has_help_and_type() {
         let (registry, _, _) = registry();
