@@ -349,7 +349,18 @@ pub fn main() -> ExitCode {
         eprintln!("shardbox: blocking the shutdown signals: {error}");
         return ExitCode::FAILURE;
     }
-    let judge = match crate::judge::Judge::start(&args.judge, config.parallelism) {
+    // A memory file store holds one descriptor per file: raise the limit for it too, and size
+    // the store to the descriptors the connections and runs leave.
+    let store_fds = shardbox_sandbox::limits::FILE_STORE_FILES_MAX as u64;
+    let wanted = config.fds_needed() + limits::JUDGE_RUN_FDS_RESERVE + store_fds;
+    let fds_room = match crate::sys::raise_nofile_limit(wanted) {
+        Ok(limit) => limit.saturating_sub(config.fds_needed() + limits::JUDGE_RUN_FDS_RESERVE),
+        Err(error) => {
+            tracing::warn!(%error, "could not raise RLIMIT_NOFILE");
+            0
+        }
+    };
+    let judge = match crate::judge::Judge::start(&args.judge, config.parallelism, fds_room) {
         Ok(judge) => judge,
         Err(error) => {
             eprintln!("shardbox: {error}");

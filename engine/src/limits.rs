@@ -147,6 +147,13 @@ pub const SHARD_BODIES_BYTES_DEFAULT: u64 = 1 << 30;
 /// (`-shard-replies-bytes-max`); past it a new deferred reply is replaced by a 503.
 pub const SHARD_REPLIES_BYTES_DEFAULT: u64 = 1 << 30;
 
+/// Descriptors kept free for the judge's runs (container sockets and pidfds, each command's
+/// fd table and pipes, the files a run opens) beside what the connections need, when the
+/// memory file store's size is fitted to `RLIMIT_NOFILE` (it holds one memfd per file).
+pub const JUDGE_RUN_FDS_RESERVE: u64 = 1024;
+/// Fewest files the memory file store may hold, however low `RLIMIT_NOFILE` is.
+pub const FILE_STORE_FILES_MIN: usize = 256;
+
 /// Header storage tried first on the stack for each request (retried with
 /// [`HEADERS_STORAGE`] when a request has more).
 pub const HEADERS_FAST_STORAGE: usize = 24;

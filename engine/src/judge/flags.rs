@@ -16,6 +16,7 @@ use shardbox_sandbox::filestore::FileStoreConfig;
 use shardbox_sandbox::model::ParseOptions;
 
 use crate::cli::parse_duration;
+use crate::limits;
 
 /// Parses a size the way go-judge's flags do (`bytefmt`): a number with an optional unit `B`,
 /// `K`/`KB`/`KiB`, `M`/`MB`/`MiB`, `G`/`GB`/`GiB`, `T`/`TB`/`TiB` (case-insensitive, powers of
@@ -205,6 +206,29 @@ impl JudgeArgs {
         }
     }
 
+    /// [`JudgeArgs::store_config`] for a process that may hold `fds` more descriptors: a memory
+    /// store holds one memfd per file, so it holds at most that many files (and at least
+    /// [`limits::FILE_STORE_FILES_MIN`]). Without this, a client that uploads empty files
+    /// (nothing counts against the byte quota) runs the server out of descriptors: measured
+    /// at a limit of 20 000, 20 000 uploads and every `/run` failed (`Too many open files`),
+    /// containers could not be reset or replaced, until the files were deleted. A `-dir`
+    /// store opens a file only while it is read.
+    pub fn store_config_within(&self, fds: u64) -> FileStoreConfig {
+        let mut c = self.store_config();
+        if c.dir.is_none() {
+            let room = usize::try_from(fds).unwrap_or(usize::MAX);
+            let files_max = c.files_max.min(room).max(limits::FILE_STORE_FILES_MIN);
+            if files_max < c.files_max {
+                tracing::warn!(
+                    files_max,
+                    "RLIMIT_NOFILE bounds the memory file store (one descriptor per file)"
+                );
+            }
+            c.files_max = files_max;
+        }
+        c
+    }
+
     /// The request model's options.
     pub fn parse_options(&self) -> ParseOptions {
         ParseOptions { copy_out_bytes_default: self.copy_out_limit, ..ParseOptions::default() }
@@ -274,6 +298,20 @@ mod tests {
             assert!(Flags::try_parse_from(["shardbox", "--judge-workers", bad]).is_err(), "{bad}");
         }
         assert!(Flags::try_parse_from(["shardbox", "--worker-queue-max", "0"]).is_err());
+    }
+
+    #[test]
+    fn a_memory_store_fits_the_descriptors_left() {
+        let max = shardbox_sandbox::limits::FILE_STORE_FILES_MAX;
+        let min = limits::FILE_STORE_FILES_MIN;
+        let files = |fds: u64| judge(&[]).store_config_within(fds).files_max;
+        assert_eq!(files(0), min, "never fewer than the floor");
+        assert_eq!(files(min as u64 + 1), min + 1);
+        assert_eq!(files(max as u64 - 1), max - 1);
+        assert_eq!(files(max as u64), max);
+        assert_eq!(files(u64::MAX), max);
+        let on_disk = judge(&["--dir", "/nonexistent"]).store_config_within(0);
+        assert_eq!(on_disk.files_max, max, "a disk store holds no descriptor per file");
     }
 
     #[test]

@@ -116,8 +116,13 @@ impl Judge {
     /// pool that cannot start on this machine is logged and reported by every run (as go-judge
     /// does when it cannot create containers) unless `pool_failure_is_fatal` says otherwise; a
     /// store that cannot open stops the server. Running without cgroups (the rlimit fallback) is
-    /// logged as a warning and reported in `/config` as `cgroupType` 0.
-    pub fn start(args: &JudgeArgs, parallelism: usize) -> Result<Arc<Judge>, JudgeStartError> {
+    /// logged as a warning and reported in `/config` as `cgroupType` 0. `store_fds` is how
+    /// many descriptors a memory store may hold (one per file; `JudgeArgs::store_config_within`).
+    pub fn start(
+        args: &JudgeArgs,
+        parallelism: usize,
+        store_fds: u64,
+    ) -> Result<Arc<Judge>, JudgeStartError> {
         let sandbox = args.sandbox_config(parallelism);
         let containers_max = sandbox.containers_max;
         let pool = match Pool::new(sandbox) {
@@ -146,7 +151,7 @@ impl Judge {
                 Err(e.to_string())
             }
         };
-        let store = FileStore::open(args.store_config())?;
+        let store = FileStore::open(args.store_config_within(store_fds))?;
         let workers = Workers::new(
             args.workers(parallelism),
             args.worker_queue_max,

@@ -37,7 +37,7 @@ impl Drop for HostDir {
 }
 
 /// The server still runs a program and answers it.
-fn still_serves(c: &mut Client) {
+pub(crate) fn still_serves(c: &mut Client) {
     let r = post_run(c, &format!(r#"{{"cmd":[{}]}}"#, echo_cmd("alive")));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(output(&json(&r), 0, "stdout"), "alive\n", "{}", r.text());
@@ -140,66 +140,6 @@ fn copy_out_of_many_names_for_one_file_is_bounded_per_request() {
     );
     let v = json(&r);
     assert_eq!(output(&v, 0, "a").len() + output(&v, 0, "b").len(), 1 << 20);
-    still_serves(&mut c);
-}
-
-/// A command with three collectors, each with a `max` of 64 MiB (`pipe` for the three, or a
-/// file for stderr), running `script`.
-fn three_collectors_cmd(script: &str, stderr_pipe: bool, extra: &str) -> String {
-    format!(
-        r#"{{"args":["/bin/sh","-c","{script}"],"env":["PATH=/bin:/usr/bin"],
-            "files":[{{"content":""}},{{"name":"stdout","max":67108864,"pipe":true}},
-                {{"name":"stderr","max":67108864,"pipe":{stderr_pipe}}},
-                {{"name":"three","max":67108864,"pipe":true}}],
-            "cpuLimit":10000000000,"memoryLimit":134217728,"procLimit":50{extra}}}"#
-    )
-}
-
-/// Collectors are bounded one by one by their `max`, which the caller picks: a `pipe: true`
-/// collector is held in the server's memory while its program runs (no tmpfs, no memory
-/// cgroup in the way), and a command may name 63 of them. Measured before the fix: one
-/// request whose program wrote 400 MB to a `pipe: true` stdout took down a server limited
-/// to 2 GiB (a memory cgroup; the OOM killer ended it: 400 MB kept, then a 2.4 GB reply of
-/// `\u0000`s). Everything a request keeps from its programs (collectors, proxy captures,
-/// `copyOut`) now comes out of one total, `-copy-out-limit`; an output cut by it is
-/// `Output Limit Exceeded`.
-#[test]
-fn outputs_of_a_request_are_bounded_together() {
-    require_judge!();
-    let server = start(&["-copy-out-limit", "1m"]);
-    let mut c = server.client();
-    let names = ["stdout", "stderr", "three"];
-    let kept = |v: &sonic_rs::Value, i: usize| -> usize {
-        names.iter().map(|n| output(v, i, n).len()).sum()
-    };
-    // Within the total: every byte comes back.
-    let fits = "head -c 300K /dev/zero; head -c 300K /dev/zero >&2; head -c 300K /dev/zero >&3";
-    let r = post_run(&mut c, &format!(r#"{{"cmd":[{}]}}"#, three_collectors_cmd(fits, true, "")));
-    let v = json(&r);
-    assert_eq!(field(&v, 0, "status"), "Accepted", "{}", &r.text()[..300.min(r.body.len())]);
-    assert_eq!(kept(&v, 0), 900 << 10);
-    // Three pipes of 600 KiB each, each under its max: 1 MiB at most comes back, in all.
-    let over = "head -c 600K /dev/zero; head -c 600K /dev/zero >&2; head -c 600K /dev/zero >&3";
-    for stderr_pipe in [true, false] {
-        let cmd = three_collectors_cmd(over, stderr_pipe, "");
-        let r = post_run(&mut c, &format!(r#"{{"cmd":[{cmd}]}}"#));
-        assert_eq!(r.status, 200, "{}", r.text());
-        let v = json(&r);
-        assert!(kept(&v, 0) <= 1 << 20, "{} bytes kept: over the request's total", kept(&v, 0));
-        assert!(kept(&v, 0) >= 600 << 10, "the first output to finish fits whole");
-        assert_eq!(field(&v, 0, "status"), "Output Limit Exceeded");
-        assert!(field(&v, 0, "fileError").contains("copy-out total"), "{}", r.text().len());
-    }
-    // Two commands share the total, and copyOut gets what the collectors left.
-    let one = three_collectors_cmd("head -c 600K /dev/zero", true, "");
-    let copy = three_collectors_cmd("head -c 600K /dev/zero > f", true, r#","copyOut":["f"]"#);
-    let r = post_run(&mut c, &format!(r#"{{"cmd":[{one},{copy}]}}"#));
-    let v = json(&r);
-    assert_eq!(field(&v, 0, "status"), "Accepted");
-    assert_eq!(output(&v, 0, "stdout").len(), 600 << 10);
-    assert_eq!(output(&v, 1, "f"), "", "600 KiB more do not fit what is left");
-    assert_eq!(field(&v, 1, "status"), "File Error");
-    assert!(field(&v, 1, "error").contains("copy-out total"), "{}", field(&v, 1, "error"));
     still_serves(&mut c);
 }
 
@@ -483,60 +423,6 @@ fn bodies_in_progress_are_bounded_per_shard() {
     let r = request(&mut c, "POST", "/run", &[], &body(9_000_000));
     assert_eq!(r.status, 400, "{}", r.text());
     still_serves(&mut c);
-}
-
-/// A command printing `bytes` NUL bytes to a stdout collector that keeps them all: its reply
-/// is six times that (`\u0000` each).
-fn nul_output_cmd(bytes: usize) -> String {
-    format!(
-        r#"{{"args":["/usr/bin/head","-c","{bytes}","/dev/zero"],"env":["PATH=/bin:/usr/bin"],
-            "files":[{{"content":""}},{{"name":"stdout","max":{bytes}}},{{"name":"stderr","max":100}}],
-            "cpuLimit":10000000000,"memoryLimit":134217728,"procLimit":50}}"#
-    )
-}
-
-/// Replies a client does not read: a `/run` reply is built whole and held on its connection
-/// until it is sent; a client that never reads keeps it for `-write-timeout`, one that reads a
-/// byte now and then for good. Each is bounded (`-copy-out-limit`, six times that as JSON),
-/// their sum was not: measured before the fix, four connections that each ran a program
-/// printing 40 MB of NULs and read nothing held 972 MB of the server's RSS, the default
-/// limits allow 1.5 GB each. Past `-shard-replies-bytes-max` a large reply is replaced by a
-/// 503; a small one, or one alone, is always sent.
-#[test]
-fn unread_replies_are_bounded_per_shard() {
-    require_judge!();
-    let server = start(&["-shard-replies-bytes-max", "8388608"]);
-    // A: a 24 MiB reply (4 MiB of NULs), never read: more than the socket buffers hold.
-    let big = format!(r#"{{"cmd":[{}]}}"#, nul_output_cmd(4 << 20));
-    let mut a = server.client();
-    a.send(
-        format!("POST /run HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{big}", big.len())
-            .as_bytes(),
-    );
-    let mut first = [0u8; 16];
-    let n = a.stream.peek(&mut first).expect("A's reply starts");
-    assert!(first[..n].starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&first));
-    // B: another large reply would pass 8 MiB: refused.
-    let mut b = server.client();
-    let r = post_run(&mut b, &big);
-    assert_eq!(r.status, 503, "{}", &r.text()[..200.min(r.body.len())]);
-    assert!(r.text().contains("replies not yet read"), "{}", r.text());
-    // A small reply is always sent.
-    still_serves(&mut b);
-    // A goes away: its reply is given back, and B's large reply is sent.
-    drop(a);
-    let start = Instant::now();
-    loop {
-        let r = post_run(&mut b, &big);
-        if r.status == 200 {
-            assert_eq!(output(&json(&r), 0, "stdout").len(), 4 << 20);
-            break;
-        }
-        assert_eq!(r.status, 503, "{}", r.text());
-        assert!(start.elapsed() < Duration::from_secs(20), "A's reply was never given back");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    still_serves(&mut b);
 }
 
 /// Ways around a seccomp filter that compares x86-64 syscall numbers, sent as programs through

@@ -260,7 +260,22 @@ impl Binary {
     }
 
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Binary {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_shardbox"));
+        Binary::spawn(Command::new(env!("CARGO_BIN_EXE_shardbox")), args, env)
+    }
+
+    /// [`Binary::start`] with `RLIMIT_NOFILE` lowered to `nofile` (soft and hard, so the
+    /// server cannot raise it): `sh` sets it, then execs the binary in its place.
+    pub fn start_with_nofile(nofile: u64, args: &[&str]) -> Binary {
+        let mut command = Command::new("/bin/sh");
+        command.args([
+            "-c",
+            &format!("ulimit -n {nofile} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_shardbox"),
+        ]);
+        Binary::spawn(command, args, &[])
+    }
+
+    fn spawn(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Binary {
         command.args([
             "-http-addr",
             "127.0.0.1:0",

@@ -9,6 +9,7 @@ mod capacity;
 mod cli;
 mod clients;
 mod downloads;
+mod exhaustion;
 mod fairness;
 mod harness;
 mod judge;
