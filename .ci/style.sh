@@ -94,6 +94,8 @@ fi
 # Docs: every relative link in README.md and docs/ resolves, anchors included. (That every flag
 # is documented in docs/operations.md is a unit test: cli::tests::every_flag_is_documented_in_operations_md.)
 python3 .ci/doc-links.py || finding "docs: a relative link in README.md or docs/ does not resolve (above)"
+# Docs: every test or function they name by path exists in the sources.
+python3 .ci/doc-names.py || finding "docs: README.md or docs/ names a test or function that does not exist (above)"
 
 # The README's test command is the one this CI runs.
 grep -q 'cargo test --workspace' README.md || finding "README.md must show the test command 'cargo test --workspace'"
