@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Checks that every relative link in README.md and docs/**/*.md resolves: the file or
 directory exists and, for a `#anchor` into a Markdown file, a heading of that file has that
-GitHub anchor. Prints one line per broken link; exits 1 if there is any."""
+GitHub anchor. Also that every repository path written in backticks (`engine/src/cli.rs`,
+`sandbox/tests/it/`, `vm/tests/it/fork.rs::name`; not patterns with `{`, `*`, `<` or `…`)
+exists. Prints one line per broken link or path; exits 1 if there is any."""
 import glob
 import os
 import re
@@ -45,5 +47,12 @@ for page in pages:
             broken = 1
         elif anchor and target.endswith(".md") and anchor not in anchors(target):
             print(f"doc-links: {page}: {link}: no heading with that anchor")
+            broken = 1
+    for m in re.finditer(r"`((?:engine|http|sandbox|vm|alloc|bench|fuzz|docs|\.ci)/[^`\s]*)`", text):
+        path = m.group(1).split("::")[0].rstrip("/")
+        if any(c in path for c in "{*<…"):
+            continue
+        if not os.path.exists(path):
+            print(f"doc-links: {page}: `{m.group(1)}`: no such path in the repository")
             broken = 1
 sys.exit(broken)
