@@ -91,8 +91,10 @@ if tree=$(cargo tree -e normal -p shardbox-http --prefix none 2>/dev/null); then
     done
 fi
 
-# Docs: every relative link in README.md and docs/ resolves, anchors included, and every repository path they name in backticks exists. (That every flag
-# is documented in docs/operations.md is a unit test: cli::tests::every_flag_is_documented_in_operations_md.)
+# Docs: every relative link in README.md and docs/ resolves, anchors included, and every
+# repository path they name in backticks exists. (That docs/operations.md lists every flag and
+# metrics family are unit tests: cli::tests::every_flag_is_documented_in_operations_md,
+# metrics::tests::every_family_is_documented_in_operations_md.)
 python3 .ci/doc-links.py || finding "docs: a relative link or repository path in README.md or docs/ does not resolve (above)"
 # Docs: every test or function they name by path exists in the sources.
 python3 .ci/doc-names.py || finding "docs: README.md or docs/ names a test or function that does not exist (above)"
