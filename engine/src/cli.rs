@@ -46,14 +46,10 @@ pub enum Command {
 /// Flags of the server.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (host:port; ":5050" for all interfaces).
-    #[arg(
-        long = "http-addr",
-        env = "ES_HTTP_ADDR",
-        default_value = "localhost:5050",
-        value_name = "ADDR"
-    )]
-    pub http_addr: String,
+    /// Address to listen on (host:port; ":5050" for all interfaces). Default: localhost:5050,
+    /// or :5050 when the server is pid 1 (in a container), as go-judge.
+    #[arg(long = "http-addr", env = "ES_HTTP_ADDR", value_name = "ADDR")]
+    pub http_addr: Option<String>,
 
     /// Number of shards (threads, each pinned to a CPU with its own ring). Default: CPUs available.
     #[arg(long, env = "ES_PARALLELISM", value_name = "N")]
@@ -263,12 +259,21 @@ pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
+/// The listen address when `-http-addr` is not given. As pid 1 the server is most likely a
+/// container's main process, reachable only through the container's interface (go-judge
+/// listens on all interfaces then too); elsewhere it stays private to the machine.
+fn default_addr(pid: u32) -> &'static str {
+    if pid == 1 { ":5050" } else { "localhost:5050" }
+}
+
 impl ServeArgs {
     /// The server configuration these flags describe.
     pub fn to_config(&self) -> Result<ServerConfig, config::ConfigError> {
         let defaults = ServerConfig::default();
         Ok(ServerConfig {
-            addr: config::resolve_addr(&self.http_addr)?,
+            addr: config::resolve_addr(
+                self.http_addr.as_deref().unwrap_or(default_addr(std::process::id())),
+            )?,
             parallelism: self.parallelism.unwrap_or(defaults.parallelism),
             auth_token: self.auth_token.clone().filter(|token| !token.is_empty()),
             shard_conns_max: self.shard_conns_max,
@@ -406,12 +411,12 @@ mod tests {
     fn single_and_double_dashes_both_work() {
         let a =
             serve(&["-http-addr", "127.0.0.1:1", "-parallelism=3", "--auth-token", "t", "-silent"]);
-        assert_eq!(a.http_addr, "127.0.0.1:1");
+        assert_eq!(a.http_addr.as_deref(), Some("127.0.0.1:1"));
         assert_eq!(a.parallelism, Some(3));
         assert_eq!(a.auth_token.as_deref(), Some("t"));
         assert!(a.silent);
         let b = serve(&["--http-addr=127.0.0.1:2", "-release=1", "-silent=false"]);
-        assert_eq!(b.http_addr, "127.0.0.1:2");
+        assert_eq!(b.http_addr.as_deref(), Some("127.0.0.1:2"));
         assert!(b.release);
         assert!(!b.silent);
     }
@@ -419,7 +424,9 @@ mod tests {
     #[test]
     fn defaults_match_the_embedded_config() {
         let a = serve(&[]);
-        assert_eq!(a.http_addr, "localhost:5050");
+        assert_eq!(a.http_addr, None);
+        assert_eq!(default_addr(1), ":5050", "pid 1 (a container): all interfaces, as go-judge");
+        assert_eq!(default_addr(2), "localhost:5050");
         let config = a.to_config().expect("config");
         let defaults = ServerConfig::default();
         assert_eq!(config.shard_conns_max, defaults.shard_conns_max);

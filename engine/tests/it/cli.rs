@@ -121,3 +121,59 @@ fn version_flag_in_go_spelling() {
         assert!(text.starts_with("shardbox "), "{text}");
     }
 }
+
+/// As a container's main process (pid 1) the server listens on all interfaces by default, as
+/// go-judge does (otherwise nothing outside the container could reach it), starts its container
+/// pool, and still stops on SIGTERM (`docker stop`; pid 1 ignores signals it has no handler for).
+/// `unshare` gives it a pid namespace (it is pid 1 there, with its own /proc) and a network
+/// namespace (so port 5050 is its own).
+#[test]
+fn as_pid_1_it_listens_on_all_interfaces_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut unshare = Command::new("unshare")
+        .args(["--pid", "--net", "--mount", "--fork", "--mount-proc", "--kill-child"])
+        .args([
+            env!("CARGO_BIN_EXE_shardbox"),
+            "-release",
+            "-parallelism",
+            "1",
+            "-pin-shards=false",
+        ])
+        .env_remove("RUST_LOG")
+        .env_remove("ES_HTTP_ADDR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("unshare (util-linux) runs");
+    let mut lines = BufReader::new(unshare.stderr.take().expect("stderr")).lines();
+    let mut log = Vec::new();
+    let listening = loop {
+        let Some(Ok(line)) = lines.next() else {
+            let _ = unshare.kill();
+            panic!("the server stopped before listening: {log:#?}");
+        };
+        log.push(line.clone());
+        if let Some(addr) = line.split("addr=").nth(1) {
+            break addr.split_whitespace().next().unwrap_or_default().to_owned();
+        }
+    };
+    assert_eq!(listening, "0.0.0.0:5050", "{log:#?}");
+    assert!(log.iter().any(|l| l.contains("container pool started")), "{log:#?}");
+
+    // The server's pid outside its namespace: unshare's only child.
+    let children = format!("/proc/{0}/task/{0}/children", unshare.id());
+    let server: i32 = std::fs::read_to_string(&children)
+        .expect("unshare's children")
+        .split_whitespace()
+        .next()
+        .and_then(|pid| pid.parse().ok())
+        .expect("unshare has forked the server");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server), nix::sys::signal::Signal::SIGTERM)
+        .expect("SIGTERM");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = unshare.wait().expect("wait");
+    assert!(status.success(), "pid 1 exits 0 after SIGTERM: {status:?}, {rest:#?}");
+    assert!(rest.iter().any(|l| l.contains("shutting down gracefully")), "{rest:#?}");
+}
