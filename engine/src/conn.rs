@@ -136,6 +136,10 @@ pub(crate) struct Conn {
     pub(crate) body: Vec<u8>,
     /// Responses not yet handed to a send.
     pub(crate) out: Vec<u8>,
+    /// A large deferred reply framed in its own buffer (`crate::response::frame_in_place`),
+    /// sent from the offset once everything queued before it is out: it is handed to the
+    /// ring as is, never copied into `out`. Nothing more is parsed until it is sent.
+    pub(crate) reply: Option<(Vec<u8>, usize)>,
     /// Responses in `out`, and when the first of them was received (ns).
     pub(crate) out_count: u32,
     pub(crate) out_since_ns: u64,
@@ -181,6 +185,7 @@ impl Conn {
             inbuf: Vec::new(),
             body: Vec::new(),
             out: Vec::new(),
+            reply: None,
             out_count: 0,
             out_since_ns: 0,
             sending_count: 0,
@@ -205,13 +210,20 @@ impl Conn {
         matches!(self.phase, Phase::Idle)
             && self.inbuf.is_empty()
             && self.out.is_empty()
+            && self.reply.is_none()
             && self.send.is_none()
             && self.file.is_none()
     }
 
+    /// Whether nothing is queued to send: `out` is empty and no reply waits behind it.
+    pub(crate) fn nothing_queued(&self) -> bool {
+        self.out.is_empty() && self.reply.is_none()
+    }
+
     /// Whether the output queued on this connection is at its limit.
     pub(crate) fn output_full(&self) -> bool {
-        self.out_count >= crate::limits::PIPELINE_DEPTH_MAX
+        self.reply.is_some()
+            || self.out_count >= crate::limits::PIPELINE_DEPTH_MAX
             || self.out.len() >= crate::limits::CONN_OUTPUT_BYTES_MAX
     }
 
@@ -374,6 +386,7 @@ impl Conns {
         }
         conn.fd = None;
         conn.file = None;
+        conn.reply = None;
         conn.life = Life::Free;
         conn.phase = Phase::Idle;
         self.free.push(index);

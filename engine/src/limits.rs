@@ -122,6 +122,11 @@ pub const SHARD_SLICE_MAX: Duration = Duration::from_millis(100);
 pub const PIPELINE_DEPTH_MAX: u32 = 128;
 /// Bytes of responses queued on one connection before it stops parsing pipelined requests.
 pub const CONN_OUTPUT_BYTES_MAX: usize = 256 * 1024;
+/// Bytes a `/run` reply leaves free in front of its JSON for the response head, so a large
+/// reply is sent from the buffer it was encoded in (`crate::response::frame_in_place`). A
+/// `/run` head is about 140 bytes (status line, `Date`, `Content-Type`, `Content-Length`,
+/// `Connection`).
+pub const REPLY_HEAD_ROOM_BYTES: usize = 512;
 /// Bytes of a file body (`GET /file/{id}`) read into memory at a time: a download holds one
 /// such chunk while its send waits for the socket, never the whole file.
 pub const FILE_CHUNK_BYTES: usize = 128 * 1024;

@@ -5,6 +5,9 @@
 //!   rebuilt once per second when the date changes, so answering is one `memcpy`.
 //! - [`write_response`]: writes an owned [`Response`] (from a task) with the writer; for a
 //!   file body only the head (the shard streams the file after it).
+//! - [`frame_in_place`]: writes a large body's head into the room left in front of it
+//!   ([`Response::head_room`]), so the shard sends the body from the buffer it was built in
+//!   instead of copying it behind a head (a `/run` reply may be 1.6 GB of JSON).
 //! - [`write_json_error`]: every `{"error":"<reason>"}` answer the engine writes itself (404,
 //!   405 with its `Allow`, 401, 413, ...), framed for its request. The JSON body and its
 //!   escaping are `shardbox_http`'s ([`ResponseWriter::finish_json_error`]), the one
@@ -114,8 +117,30 @@ pub fn write_response(
         // A file body follows the head from the file (the shard sends it), or not at all.
         writer.finish_head(keep_alive, Some(response.body_len()));
     } else {
-        writer.finish(keep_alive, &response.body);
+        writer.finish(keep_alive, response.body_bytes());
     }
+}
+
+/// Writes the head of `response` (as [`write_response`] would, for a GET) into the head room in
+/// front of its body and returns the buffer with the offset the response starts at: sending
+/// `buf[start..]` sends the whole response, and the body is not copied. `None` (the response
+/// untouched) when the head does not fit the room, or the response has a file body or a
+/// status without content; the caller then writes it with [`write_response`].
+pub fn frame_in_place(
+    response: &mut Response,
+    date: &DateCache,
+    version: Version,
+    keep_alive: bool,
+) -> Option<(Vec<u8>, usize)> {
+    if response.file.is_some() || matches!(response.status, 100..=199 | 204 | 304) {
+        return None;
+    }
+    let mut head = Vec::with_capacity(response.head_room);
+    write_response(&mut head, date, version, keep_alive, true, response);
+    let start = response.head_room.checked_sub(head.len())?;
+    response.body.get_mut(start..response.head_room)?.copy_from_slice(&head);
+    response.head_room = 0;
+    Some((std::mem::take(&mut response.body), start))
 }
 
 /// Appends a JSON error response `{"error":"<reason>"}` with `status` to `out`: `Content-Type:
@@ -172,6 +197,56 @@ mod tests {
         let head = String::from_utf8(head).expect("utf-8");
         assert!(text.starts_with(&head), "HEAD: the same head\n{head}\n{text}");
         assert!(head.ends_with("Content-Length: 24\r\n\r\n"), "and no body: {head}");
+    }
+
+    #[test]
+    fn a_body_framed_in_place_is_sent_as_write_response_writes_it() {
+        let date = DateCache::new(1_000_000_000);
+        let room = crate::limits::REPLY_HEAD_ROOM_BYTES;
+        let mut buf = vec![0u8; room];
+        buf.extend_from_slice(b"[{\"status\":\"Accepted\"}]\n");
+        let body_at = buf.as_ptr() as usize + room;
+        for keep_alive in [true, false] {
+            let mut response = Response::with_head_room(200, "application/json", buf.clone(), room);
+            let mut copied = Vec::new();
+            write_response(&mut copied, &date, Version::Http11, keep_alive, false, &response);
+            let (framed, start) =
+                frame_in_place(&mut response, &date, Version::Http11, keep_alive).expect("fits");
+            assert_eq!(&framed[start..], &copied[..], "the same bytes on the wire");
+            assert!(response.body.is_empty(), "the buffer moved out of the response");
+        }
+        let mut response = Response::with_head_room(200, "application/json", buf, room);
+        let (framed, start) =
+            frame_in_place(&mut response, &date, Version::Http11, true).expect("fits");
+        assert_eq!(framed.as_ptr() as usize + room, body_at, "the body was not copied");
+        assert!(start > 0 && start < room);
+    }
+
+    #[test]
+    fn a_head_larger_than_its_room_is_left_to_write_response() {
+        let date = DateCache::new(0);
+        let body = b"[]\n";
+        // A 200 head with Date and Content-Type is about 100 bytes: room for one byte less
+        // than the head refuses, room for exactly the head starts at offset 0.
+        let mut probe = Response::new(200, "application/json", body.to_vec());
+        let mut head = Vec::new();
+        write_response(&mut head, &date, Version::Http11, true, true, &probe);
+        for (room, fits) in [(head.len() - 1, false), (head.len(), true), (head.len() + 1, true)] {
+            let mut buf = vec![0u8; room];
+            buf.extend_from_slice(body);
+            let mut response = Response::with_head_room(200, "application/json", buf, room);
+            let framed = frame_in_place(&mut response, &date, Version::Http11, true);
+            assert_eq!(framed.is_some(), fits, "room {room} for a head of {}", head.len());
+            if let Some((framed, start)) = framed {
+                assert_eq!(start, room - head.len());
+                assert_eq!(&framed[start..start + head.len()], &head[..]);
+                assert_eq!(&framed[start + head.len()..], body);
+            } else {
+                assert_eq!(response.body_bytes(), body, "left untouched");
+            }
+        }
+        probe.status = 204;
+        assert!(frame_in_place(&mut probe, &date, Version::Http11, true).is_none(), "no content");
     }
 
     #[test]

@@ -71,8 +71,12 @@ pub struct Response {
     pub content_type: &'static str,
     /// Extra headers (name, value).
     pub headers: Vec<(&'static str, String)>,
-    /// Body bytes (empty when `file` is set).
+    /// Body bytes (empty when `file` is set), after `head_room` bytes that are not part of it.
     pub body: Vec<u8>,
+    /// Bytes at the start of `body` left free for the response head: the shard writes a large
+    /// body's head there and sends the buffer from that offset, so the body is never copied
+    /// (`crate::response::frame_in_place`). `0` for most responses.
+    pub head_room: usize,
     /// A body sent from a file instead of `body`.
     pub file: Option<FileBody>,
 }
@@ -80,19 +84,39 @@ pub struct Response {
 impl Response {
     /// A response with a body and no extra headers.
     pub fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Response {
-        Response { status, content_type, headers: Vec::new(), body: body.into(), file: None }
+        let body = body.into();
+        Response { status, content_type, headers: Vec::new(), body, head_room: 0, file: None }
+    }
+
+    /// A response whose body is `buf[head_room..]`: the first `head_room` bytes are room for
+    /// the head (see [`Response::head_room`]). `head_room` past the end counts as the whole
+    /// buffer (an empty body).
+    pub fn with_head_room(
+        status: u16,
+        content_type: &'static str,
+        buf: Vec<u8>,
+        head_room: usize,
+    ) -> Response {
+        let head_room = head_room.min(buf.len());
+        Response { status, content_type, headers: Vec::new(), body: buf, head_room, file: None }
+    }
+
+    /// The body's bytes (after the head room; empty when `file` is set).
+    pub fn body_bytes(&self) -> &[u8] {
+        self.body.get(self.head_room..).unwrap_or_default()
     }
 
     /// A response whose body is sent from a file (see [`FileBody`]).
     pub fn with_file(status: u16, content_type: &'static str, file: FileBody) -> Response {
-        Response { status, content_type, headers: Vec::new(), body: Vec::new(), file: Some(file) }
+        let (headers, body) = (Vec::new(), Vec::new());
+        Response { status, content_type, headers, body, head_room: 0, file: Some(file) }
     }
 
     /// The body's length in bytes: the file's, else `body`'s.
     pub fn body_len(&self) -> u64 {
         match &self.file {
             Some(file) => file.len,
-            None => u64::try_from(self.body.len()).unwrap_or(u64::MAX),
+            None => u64::try_from(self.body_bytes().len()).unwrap_or(u64::MAX),
         }
     }
 

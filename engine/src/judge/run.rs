@@ -19,6 +19,7 @@ use shardbox_sandbox::status::Status;
 
 use super::{Core, JSON, Judge, error_response};
 use crate::executor::channel::channel;
+use crate::limits::REPLY_HEAD_ROOM_BYTES;
 use crate::router::{Exchange, Handler, Reply, Response};
 
 /// The status of a request the model rejected. go-judge answers 400 for decoding and file
@@ -57,11 +58,14 @@ pub fn run_error(e: &RunError) -> u16 {
     }
 }
 
-/// The 200 response carrying `results`.
+/// The 200 response carrying `results`, encoded after room for the response head so the shard
+/// sends a large reply from this buffer instead of copying it (`Response::head_room`).
 fn results_response(results: &[RunResult]) -> Response {
-    let mut body = Vec::with_capacity(256 * results.len().max(1));
+    let room = REPLY_HEAD_ROOM_BYTES;
+    let mut body = Vec::with_capacity(room + 256 * results.len().max(1));
+    body.resize(room, 0);
     write_results(&mut body, results);
-    Response::new(200, JSON, body)
+    Response::with_head_room(200, JSON, body, room)
 }
 
 impl Core {

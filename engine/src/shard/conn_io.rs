@@ -74,7 +74,7 @@ impl Shard {
                 // A request cut short is dropped; answers already due are still sent (a client
                 // may shut down its write side after a full request and wait for the response).
                 let waiting = matches!(conn.phase, Phase::Deferred { .. })
-                    || !conn.out.is_empty()
+                    || !conn.nothing_queued()
                     || conn.send.is_some()
                     || conn.file.is_some()
                     || (!conn.inbuf.is_empty() && conn.can_parse());
@@ -160,7 +160,7 @@ impl Shard {
         } else {
             self.give_buffer(buf);
         }
-        if self.conns.get(index).out.is_empty() {
+        if self.conns.get(index).nothing_queued() {
             self.conns.release_reply(index); // every reply queued on it is sent
         }
         self.timers.disarm(&mut self.conns, index, SLOT_WRITE);
@@ -187,11 +187,23 @@ impl Shard {
             // A large reply counts against the shard's reply budget until it is sent; past
             // the budget it is replaced by a 503 (small ones cost no more than the inline
             // output every connection may queue).
-            let size = if head_only { 0 } else { response.body.len() };
-            if size > limits::CONN_OUTPUT_BYTES_MAX
-                && !self.conns.reserve_reply(index, u64::try_from(size).unwrap_or(u64::MAX))
-            {
+            let size = if head_only || response.file.is_some() { 0 } else { response.body_len() };
+            let large = size > limits::CONN_OUTPUT_BYTES_MAX as u64;
+            if large && !self.conns.reserve_reply(index, size) {
                 response = Response::json_error(503, REPLIES_FULL);
+            }
+            let status = response.status;
+            if large
+                && let Some(framed) =
+                    crate::response::frame_in_place(&mut response, &self.date, version, keep_alive)
+            {
+                // Sent from the buffer it was encoded in once `out` is empty (`flush`).
+                self.conns.get_mut(index).reply = Some(framed);
+                self.metrics.response(status);
+                self.queued_response(index, keep_alive);
+                self.resume(index);
+                self.mark_dirty(index);
+                continue;
             }
             self.ensure_out(index);
             let conn = self.conns.get_mut(index);
@@ -265,7 +277,19 @@ impl Shard {
             }
         }
         let conn = self.conns.get_mut(index);
-        if conn.send.is_none() && !conn.out.is_empty() {
+        // A reply framed in its own buffer goes out once everything before it has: it becomes
+        // `out` as is, sent from where its head starts.
+        let mut start = 0;
+        if conn.send.is_none()
+            && conn.out.is_empty()
+            && let Some((reply, at)) = conn.reply.take()
+        {
+            let old = std::mem::replace(&mut conn.out, reply);
+            start = at;
+            self.give_buffer(old);
+        }
+        let conn = self.conns.get_mut(index);
+        if conn.send.is_none() && conn.out.len() > start {
             let buf = std::mem::take(&mut conn.out);
             // A small response to a connection that stays open leaves during the next enter:
             // the wait need not count its completion (one enter per request, not two), and
@@ -281,10 +305,10 @@ impl Shard {
             conn.sending_count = if inline { 0 } else { count };
             conn.sending_since_ns = since;
             conn.out_count = 0;
-            conn.send_offset = 0;
+            conn.send_offset = start;
             let tag = tag::encode(Kind::Send, index, generation);
             let mut ring = self.reactor.ring.borrow_mut();
-            let pushed = ring.push_send(&fd, buf, 0, tag);
+            let pushed = ring.push_send(&fd, buf, start, tag);
             if inline && pushed.is_ok() {
                 ring.expect_inline();
             }
@@ -339,7 +363,7 @@ impl Shard {
         let conn = self.conns.get(index);
         if conn.close_after_flush
             && conn.send.is_none()
-            && conn.out.is_empty()
+            && conn.nothing_queued()
             && conn.file.is_none()
             && conn.life == Life::Open
         {
@@ -428,7 +452,7 @@ impl Shard {
         let conn = self.conns.get(index);
         match timer {
             class::IDLE => {
-                if conn.send.is_some() || !conn.out.is_empty() || conn.file.is_some() {
+                if conn.send.is_some() || !conn.nothing_queued() || conn.file.is_some() {
                     self.timers.arm(&mut self.conns, index, class::IDLE, self.now_ns);
                 } else {
                     self.metrics.timeout(TimeoutKind::Idle);

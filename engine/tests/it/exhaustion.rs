@@ -123,6 +123,57 @@ fn unread_replies_are_bounded_per_shard() {
     still_serves(&mut b);
 }
 
+/// A field of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(pid: u32, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let line = status.lines().find(|l| l.starts_with(key)).expect("status line");
+    line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("KiB")
+}
+
+/// A `/run` reply is encoded whole on a worker; it used to be copied behind its head into the
+/// connection's output buffer, so a reply peaked at twice its JSON. Measured before the fix
+/// (release binary, VmHWM): a program printing 100 MiB of NULs (a 600 MiB reply) took the
+/// server from 15 to 1215 MiB; after, to 715 MiB (the output itself, then its JSON, sent from
+/// the buffer it was encoded in). Here 16 MiB of NULs, a 96 MiB reply: the peak may grow by the
+/// output and its JSON once, with room to spare, never by the JSON twice.
+#[test]
+fn a_large_reply_is_not_copied() {
+    require_judge!();
+    let server = start(&[]);
+    let pid = server.binary.child.id();
+    let mut c = server.client();
+    still_serves(&mut c);
+    let raw_kib: u64 = 16 << 10;
+    let rss_before = status_kib(pid, "VmRSS");
+    let r = post_run(&mut c, &format!(r#"{{"cmd":[{}]}}"#, nul_output_cmd(16 << 20)));
+    assert_eq!(r.status, 200, "{}", &r.text()[..200.min(r.body.len())]);
+    let json_kib = r.body.len() as u64 >> 10;
+    assert!(json_kib >= 6 * raw_kib, "{json_kib} KiB of JSON for {raw_kib} KiB of NULs");
+    assert_eq!(output(&json(&r), 0, "stdout").len() as u64, raw_kib << 10);
+    let growth = status_kib(pid, "VmHWM").saturating_sub(rss_before);
+    assert!(
+        growth < raw_kib + json_kib * 3 / 2,
+        "peak RSS grew by {growth} KiB for a {json_kib} KiB reply of {raw_kib} KiB of output"
+    );
+    // Sent on its own after what was queued before it, and before what comes after.
+    let big = format!(r#"{{"cmd":[{}]}}"#, nul_output_cmd(1 << 20));
+    c.send(
+        format!(
+            "GET /version HTTP/1.1\r\nHost: t\r\n\r\nPOST /run HTTP/1.1\r\nHost: t\r\n\
+             Content-Length: {}\r\n\r\n{big}GET /version HTTP/1.1\r\nHost: t\r\n\r\n",
+            big.len()
+        )
+        .as_bytes(),
+    );
+    let version = c.read_reply().expect("first /version");
+    assert_eq!(version.status, 200);
+    let r = c.read_reply().expect("the /run reply");
+    assert_eq!(output(&json(&r), 0, "stdout").len(), 1 << 20);
+    let again = c.read_reply().expect("second /version");
+    assert_eq!((again.status, again.body), (200, version.body));
+    still_serves(&mut c);
+}
+
 /// The soft `RLIMIT_NOFILE` of process `pid`.
 fn nofile_of(pid: u32) -> u64 {
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
