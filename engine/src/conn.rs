@@ -21,6 +21,8 @@
 
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use shardbox_http::{ChunkedDecoder, Version};
@@ -237,6 +239,26 @@ impl Conn {
     }
 }
 
+/// A shard's reply budget (`-shard-replies-bytes-max`) as its handlers and the judge's workers
+/// see it: the bytes its deferred replies not yet sent hold, kept up to date by [`Conns`].
+#[derive(Debug, Clone)]
+pub struct RepliesGauge {
+    held: Arc<AtomicU64>,
+    max: u64,
+}
+
+impl RepliesGauge {
+    /// Whether the budget is spent: unsent replies hold so much that any reply it charges
+    /// (one over `limits::CONN_OUTPUT_BYTES_MAX`) would be replaced by a 503 now
+    /// ([`Conns::reserve_reply`]). `/run` then refuses a run whose reply could be that large
+    /// before running it, rather than losing its results after.
+    pub fn is_spent(&self) -> bool {
+        let held = self.held.load(Ordering::Relaxed);
+        let charged_min = crate::limits::CONN_OUTPUT_BYTES_MAX as u64 + 1;
+        held > 0 && held.saturating_add(charged_min) > self.max
+    }
+}
+
 /// Why a connection slot could not be taken.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct AtCapacity;
@@ -256,6 +278,8 @@ pub(crate) struct Conns {
     replies_reserved: u64,
     /// The shard's budget for deferred replies not yet sent (`-shard-replies-bytes-max`).
     replies_max: u64,
+    /// `replies_reserved` for other threads.
+    replies_gauge: RepliesGauge,
 }
 
 impl Conns {
@@ -271,7 +295,17 @@ impl Conns {
             bodies_max,
             replies_reserved: 0,
             replies_max,
+            replies_gauge: RepliesGauge { held: Arc::new(AtomicU64::new(0)), max: replies_max },
         }
+    }
+
+    /// The shard's reply budget as other threads see it.
+    pub(crate) fn replies_gauge(&self) -> RepliesGauge {
+        self.replies_gauge.clone()
+    }
+
+    fn publish_replies(&self) {
+        self.replies_gauge.held.store(self.replies_reserved, Ordering::Relaxed);
     }
 
     /// Adds `bytes` (a deferred reply about to be queued) to what `index`'s unsent replies
@@ -288,6 +322,7 @@ impl Conns {
         }
         self.replies_reserved += bytes;
         self.slots[index as usize].reply_reserved = held + bytes;
+        self.publish_replies();
         true
     }
 
@@ -296,6 +331,7 @@ impl Conns {
         let conn = &mut self.slots[index as usize];
         self.replies_reserved -= conn.reply_reserved;
         conn.reply_reserved = 0;
+        self.publish_replies();
     }
 
     /// Bytes reserved by deferred replies not yet sent.
@@ -378,6 +414,8 @@ impl Conns {
         conn.body_reserved = 0;
         self.replies_reserved -= conn.reply_reserved;
         conn.reply_reserved = 0;
+        self.publish_replies();
+        let conn = &mut self.slots[index as usize];
         for buf in [&mut conn.inbuf, &mut conn.body, &mut conn.out] {
             buf.clear();
             if buf.capacity() > crate::limits::POOLED_BUFFER_BYTES_MAX {
@@ -420,6 +458,8 @@ impl Conns {
         assert_eq!(reserved, self.bodies_reserved, "body reservations drifted");
         let reserved: u64 = self.slots.iter().map(|c| c.reply_reserved).sum();
         assert_eq!(reserved, self.replies_reserved, "reply reservations drifted");
+        let published = self.replies_gauge.held.load(Ordering::Relaxed);
+        assert_eq!(published, self.replies_reserved, "the reply gauge drifted");
     }
 }
 
@@ -470,6 +510,29 @@ mod tests {
         conns.get_mut(b).life = Life::Closing;
         conns.release(b);
         assert_eq!(conns.replies_reserved(), 4, "a released slot gives its replies back");
+        conns.check_invariants();
+    }
+
+    #[test]
+    fn the_reply_gauge_is_spent_when_no_charged_reply_fits() {
+        let charged_min = crate::limits::CONN_OUTPUT_BYTES_MAX as u64 + 1;
+        let max = charged_min + 10;
+        let mut conns = Conns::new(3, u64::MAX, max);
+        let gauge = conns.replies_gauge();
+        let (a, b) = (conns.open(fd()).expect("a").0, conns.open(fd()).expect("b").0);
+        assert!(!gauge.is_spent(), "nothing held");
+        for (held, spent) in [(9, false), (10, false), (11, true)] {
+            conns.release_reply(a);
+            assert!(conns.reserve_reply(a, held));
+            assert_eq!(gauge.is_spent(), spent, "{held} held of {max}");
+            // The gauge says what reserve_reply would do with the smallest charged reply.
+            assert_eq!(conns.reserve_reply(b, charged_min), !spent, "{held} held of {max}");
+            conns.release_reply(b);
+        }
+        conns.release_reply(a);
+        assert!(!gauge.is_spent(), "given back");
+        let empty = Conns::new(1, u64::MAX, 0).replies_gauge();
+        assert!(!empty.is_spent(), "a budget of 0 with nothing held: a reply alone passes");
         conns.check_invariants();
     }
 

@@ -38,6 +38,8 @@ pub struct ShardInfo {
     pub metrics: MetricsRegistry,
     /// This shard's executor, for handlers that answer later.
     pub handle: Handle,
+    /// What this shard's unsent deferred replies hold of `-shard-replies-bytes-max`.
+    pub replies: crate::conn::RepliesGauge,
 }
 
 /// Whether a route needs the bearer token.

@@ -4,23 +4,71 @@
 //! returns `Reply::Later` with a future awaiting the answer (a full queue answers 503 "worker
 //! queue is full" at once). The job parses the body (`model::Request::parse`), runs it
 //! (`run::Runner::run_then`, which answers before the containers are reset) and encodes the
-//! bare JSON array with its trailing newline. [`request_error`] and [`run_error`] give every
+//! bare JSON array with its trailing newline. A request whose reply could be over 256 KiB
+//! ([`reply_bytes_bound`]) is answered 503 with `Retry-After` instead of being run while its
+//! shard's reply budget is spent (`crate::conn::RepliesGauge`): its results would be replaced
+//! by a 503 anyway once it ran. [`request_error`] and [`run_error`] give every
 //! error its status (table in `docs/api/run.md`).
 
 use std::rc::Rc;
 use std::sync::Arc;
 
 use shardbox_sandbox::Canceller;
-use shardbox_sandbox::model::{Request, RequestError};
+use shardbox_sandbox::model::{CmdFile, Request, RequestError};
 use shardbox_sandbox::result::{RunResult, write_results};
 use shardbox_sandbox::run::files::ResolveError;
 use shardbox_sandbox::run::{RunError, Runner};
 use shardbox_sandbox::status::Status;
 
 use super::{Core, JSON, Judge, error_response};
+use crate::conn::RepliesGauge;
 use crate::executor::channel::channel;
-use crate::limits::REPLY_HEAD_ROOM_BYTES;
+use crate::limits::{CONN_OUTPUT_BYTES_MAX, REPLY_HEAD_ROOM_BYTES};
 use crate::router::{Exchange, Handler, Reply, Response};
+
+/// The 503 reason of a run refused before it ran because its shard's reply budget is spent.
+pub const REPLIES_SPENT: &str = "server busy: replies not yet read by their clients fill this \
+    shard's budget; the request was not run, retry later";
+
+/// JSON bytes a result may take besides its files (status, times, an error message).
+const RESULT_JSON_BYTES: u64 = 1024;
+/// JSON bytes a file entry may take besides its name and content (quotes, a `fileIds` id, a
+/// `fileError` entry and its message).
+const FILE_JSON_BYTES: u64 = 512;
+
+/// A bound on the JSON of `req`'s reply, from what its outputs may keep: a kept byte is at most
+/// six bytes of JSON (`\u0000`), and so is a byte of a name. Collectors and captures may keep
+/// their `max`, each inline `copyOut` file its `copyOutMax`, all of them together the request's
+/// `-copy-out-limit`; a `copyOutCached` file is an id.
+pub fn reply_bytes_bound(req: &Request) -> u64 {
+    let (mut kept, mut names, mut files) = (0u64, 0u64, 0u64);
+    let mut add = |max: u64, name: &str| {
+        kept = kept.saturating_add(max);
+        names = names.saturating_add(name.len() as u64);
+        files = files.saturating_add(1);
+    };
+    for cmd in &req.cmds {
+        for file in cmd.files.iter().flatten() {
+            if let CmdFile::Collector(c) = file {
+                add(c.max_bytes, &c.name);
+            }
+        }
+        for out in &cmd.copy_out {
+            add(cmd.copy_out_max_bytes, &out.name);
+        }
+        for out in &cmd.copy_out_cached {
+            add(0, &out.name);
+        }
+    }
+    for capture in req.pipes.iter().filter_map(|p| p.capture.as_ref()) {
+        add(capture.max_bytes, &capture.name);
+    }
+    let kept = kept.min(req.copy_out_total_bytes_max);
+    kept.saturating_add(names)
+        .saturating_mul(6)
+        .saturating_add(files.saturating_mul(FILE_JSON_BYTES))
+        .saturating_add((req.cmds.len() as u64).saturating_mul(RESULT_JSON_BYTES))
+}
 
 /// The status of a request the model rejected. go-judge answers 400 for decoding and file
 /// errors and 500 for pipe-mapping errors (found by its worker); shardbox keeps both.
@@ -70,12 +118,25 @@ fn results_response(results: &[RunResult]) -> Response {
 
 impl Core {
     /// Parses and runs one `/run` body; `deliver` gets the response as soon as it is known
-    /// (before the containers are reset).
-    pub fn run(&self, body: &[u8], cancel: Option<&Canceller>, deliver: impl FnOnce(Response)) {
+    /// (before the containers are reset). A request whose reply could be charged to its
+    /// shard's reply budget (over 256 KiB, [`reply_bytes_bound`]) is not run while that budget
+    /// is spent (`replies`): 503 with `Retry-After`, so no run's results are lost to it.
+    pub fn run(
+        &self,
+        body: &[u8],
+        cancel: Option<&Canceller>,
+        replies: &RepliesGauge,
+        deliver: impl FnOnce(Response),
+    ) {
         let req = match Request::parse(body, &self.parse) {
             Ok(r) => r,
             Err(e) => return deliver(error_response(request_error(&e), &e.to_string())),
         };
+        if replies.is_spent() && reply_bytes_bound(&req) > CONN_OUTPUT_BYTES_MAX as u64 {
+            let mut busy = error_response(503, REPLIES_SPENT);
+            busy.headers.push(("Retry-After", "1".to_owned()));
+            return deliver(busy);
+        }
         let pool = match &self.pool {
             Ok(p) => p,
             Err(why) => {
@@ -138,8 +199,9 @@ pub fn handler(judge: &Arc<Judge>) -> Handler {
         let job_cancel = cancel.clone();
         let body = ex.body.to_vec();
         let core = Arc::clone(judge.core());
+        let replies = ex.shard.replies.clone();
         let job = Box::new(move || {
-            core.run(&body, job_cancel.as_ref(), |response| {
+            core.run(&body, job_cancel.as_ref(), &replies, |response| {
                 // The client may be gone; then the response is dropped.
                 let _ = tx.send(response);
             });
@@ -161,4 +223,52 @@ pub fn handler(judge: &Arc<Judge>) -> Handler {
             response
         }))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use shardbox_sandbox::model::ParseOptions;
+
+    use super::*;
+
+    fn bound(body: &str) -> u64 {
+        let opts = ParseOptions { copy_out_bytes_default: 1 << 28, ..ParseOptions::default() };
+        reply_bytes_bound(&Request::parse(body.as_bytes(), &opts).expect("valid request"))
+    }
+
+    fn cmd(files: &str, extra: &str) -> String {
+        format!(
+            r#"{{"args":["/bin/true"],"files":[{{"content":""}},{files}],"cpuLimit":1{extra}}}"#
+        )
+    }
+
+    #[test]
+    fn the_reply_bound_follows_what_outputs_may_keep() {
+        let limit = CONN_OUTPUT_BYTES_MAX as u64;
+        let small = r#"{"name":"stdout","max":10240},{"name":"stderr","max":10240}"#;
+        let b = bound(&format!(r#"{{"cmd":[{}]}}"#, cmd(small, "")));
+        // Each kept byte and name byte six times, then the room per file and per result.
+        assert_eq!(b, 6 * (2 * 10240 + 12) + 2 * FILE_JSON_BYTES + RESULT_JSON_BYTES);
+        assert!(b <= limit, "a usual judge request is never refused: {b}");
+        let large = r#"{"name":"stdout","max":67108864},{"name":"stderr","max":10240}"#;
+        assert!(bound(&format!(r#"{{"cmd":[{}]}}"#, cmd(large, ""))) > limit);
+        // Inline copyOut may keep copyOutMax (here the 256 MiB default); copyOutCached an id.
+        let copy = cmd(small, r#","copyOut":["a"]"#);
+        assert!(bound(&format!(r#"{{"cmd":[{copy}]}}"#)) > limit);
+        let cached = cmd(small, r#","copyOutCached":["a"]"#);
+        assert_eq!(bound(&format!(r#"{{"cmd":[{cached}]}}"#)), b + 6 + FILE_JSON_BYTES);
+        // A proxy's capture keeps its max.
+        let w = r#"{"args":["/bin/true"],"files":[{"content":""},null,{"name":"e","max":9}]}"#;
+        let r =
+            r#"{"args":["/bin/true"],"files":[null,{"name":"o","max":9},{"name":"e","max":9}]}"#;
+        let mapping = r#""pipeMapping":[{"in":{"index":0,"fd":1},"out":{"index":1,"fd":0},
+            "proxy":true,"name":"cap","max":67108864}]"#;
+        let body = format!(r#"{{"cmd":[{w},{r}],{mapping}}}"#);
+        assert!(bound(&body) > limit);
+        // Many large collectors together keep at most the request's total.
+        let many: Vec<String> =
+            (0..8).map(|i| format!(r#"{{"name":"o{i}","max":1073741824}}"#)).collect();
+        let total = bound(&format!(r#"{{"cmd":[{}]}}"#, cmd(&many.join(","), "")));
+        assert!(total < 6 * (1 << 28) + (1 << 20), "{total}: bounded by -copy-out-limit");
+    }
 }

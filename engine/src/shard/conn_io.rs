@@ -191,6 +191,7 @@ impl Shard {
             let large = size > limits::CONN_OUTPUT_BYTES_MAX as u64;
             if large && !self.conns.reserve_reply(index, size) {
                 response = Response::json_error(503, REPLIES_FULL);
+                response.headers.push(("Retry-After", "1".to_owned()));
             }
             let status = response.status;
             if large

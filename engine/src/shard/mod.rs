@@ -179,11 +179,17 @@ impl Shard {
             wake_fd,
         )
         .map_err(|source| ShardError::Reactor { shard: index, source })?;
+        let conns = Conns::new(
+            config.shard_conns_max,
+            config.shard_bodies_bytes_max,
+            config.shard_replies_bytes_max,
+        );
         let info = ShardInfo {
             index,
             shards: config.parallelism,
             metrics: shared.metrics.clone(),
             handle: reactor.handle(),
+            replies: conns.replies_gauge(),
         };
         let router = (config.routes)(&info);
         let timers = TimerLists::new(&crate::conn::timer_classes(
@@ -204,11 +210,7 @@ impl Shard {
         Ok(Shard {
             index,
             reactor,
-            conns: Conns::new(
-                config.shard_conns_max,
-                config.shard_bodies_bytes_max,
-                config.shard_replies_bytes_max,
-            ),
+            conns,
             timers,
             router,
             info,

@@ -79,32 +79,43 @@ fn nul_output_cmd(bytes: usize) -> String {
     )
 }
 
+/// Sends `/run` with `body` on a new connection and reads nothing but the first bytes of its
+/// reply, which must be a 200: the reply stays queued on the server (`body` must ask for more
+/// than the socket buffers hold).
+fn unread_reply(server: &Server, body: &str) -> crate::harness::Client {
+    let mut a = server.client();
+    a.send(
+        format!("POST /run HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+            .as_bytes(),
+    );
+    let mut first = [0u8; 16];
+    let n = a.stream.peek(&mut first).expect("A's reply starts");
+    assert!(first[..n].starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&first));
+    a
+}
+
 /// Replies a client does not read: a `/run` reply is built whole and held on its connection
 /// until it is sent; a client that never reads keeps it for `-write-timeout`, one that reads a
 /// byte now and then for good. Each is bounded (`-copy-out-limit`, six times that as JSON),
 /// their sum was not: measured before the fix, four connections that each ran a program
 /// printing 40 MB of NULs and read nothing held 972 MB of the server's RSS, the default
 /// limits allow 1.5 GB each. Past `-shard-replies-bytes-max` a large reply is replaced by a
-/// 503; a small one, or one alone, is always sent.
+/// 503 (the backstop: a run that started while the budget had room); a small one, or one
+/// alone, is always sent.
 #[test]
 fn unread_replies_are_bounded_per_shard() {
     require_judge!();
-    let server = start(&["-shard-replies-bytes-max", "8388608"]);
-    // A: a 24 MiB reply (4 MiB of NULs), never read: more than the socket buffers hold.
+    let server = start(&["-shard-replies-bytes-max", "41943040"]);
+    // A: a 24 MiB reply (4 MiB of NULs), never read: it holds 24 of the 40 MiB.
     let big = format!(r#"{{"cmd":[{}]}}"#, nul_output_cmd(4 << 20));
-    let mut a = server.client();
-    a.send(
-        format!("POST /run HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{big}", big.len())
-            .as_bytes(),
-    );
-    let mut first = [0u8; 16];
-    let n = a.stream.peek(&mut first).expect("A's reply starts");
-    assert!(first[..n].starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&first));
-    // B: another large reply would pass 8 MiB: refused.
+    let a = unread_reply(&server, &big);
+    // B: the budget is not spent, so B runs; its 24 MiB reply would pass 40 MiB: replaced.
     let mut b = server.client();
     let r = post_run(&mut b, &big);
     assert_eq!(r.status, 503, "{}", &r.text()[..200.min(r.body.len())]);
     assert!(r.text().contains("replies not yet read"), "{}", r.text());
+    assert!(!r.text().contains("not run"), "B ran, then its reply was refused: {}", r.text());
+    assert_eq!(r.header("retry-after"), Some("1"));
     // A small reply is always sent.
     still_serves(&mut b);
     // A goes away: its reply is given back, and B's large reply is sent.
@@ -121,6 +132,60 @@ fn unread_replies_are_bounded_per_shard() {
         std::thread::sleep(Duration::from_millis(50));
     }
     still_serves(&mut b);
+}
+
+/// The ids of the files in the store (`GET /file`).
+fn stored_ids(c: &mut crate::harness::Client) -> Vec<String> {
+    use sonic_rs::JsonValueMutTrait;
+    let r = c.get("/file");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut v = json(&r);
+    let files = v.as_object_mut().unwrap_or_else(|| panic!("not an object: {}", r.text()));
+    files.iter().map(|(id, _)| id.to_string()).collect()
+}
+
+/// While a shard's unread replies spend its budget, a large `/run` reply would be replaced by a
+/// 503 after its program ran: the work, and whatever it stored (`copyOutCached`), lost to a
+/// client that could not know. Before the fix: the program ran and stored its file, the client
+/// got 503. Now a run whose reply could be charged to the budget (its collectors' `max`) is
+/// refused with 503 and `Retry-After` before it runs; a run whose reply cannot be is not held
+/// up, and once the budget has room again the same request runs.
+#[test]
+fn runs_are_refused_before_running_while_unread_replies_spend_the_budget() {
+    require_judge!();
+    let server = start(&["-shard-replies-bytes-max", "8388608"]);
+    // A: a 24 MiB reply never read holds more than the 8 MiB budget: spent.
+    let a = unread_reply(&server, &format!(r#"{{"cmd":[{}]}}"#, nul_output_cmd(4 << 20)));
+    // B: a program that stores a file and prints 4 MiB of NULs, a 24 MiB reply.
+    let stores = r#"{"args":["/bin/sh","-c","echo kept > f; head -c 4194304 /dev/zero"],
+        "env":["PATH=/bin:/usr/bin"],
+        "files":[{"content":""},{"name":"stdout","max":4194304},{"name":"stderr","max":100}],
+        "cpuLimit":10000000000,"memoryLimit":134217728,"procLimit":50,
+        "copyOutCached":["f"]}"#;
+    let body = format!(r#"{{"cmd":[{stores}]}}"#);
+    let mut b = server.client();
+    let r = post_run(&mut b, &body);
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(stored_ids(&mut b), Vec::<String>::new(), "B's program did not run");
+    assert!(r.text().contains("not run"), "{}", r.text());
+    assert_eq!(r.header("retry-after"), Some("1"));
+    // A run whose reply stays small (two 100-byte collectors) is not refused.
+    still_serves(&mut b);
+    // A goes away: the budget has room again, and B's request runs and stores its file.
+    drop(a);
+    let start = Instant::now();
+    let r = loop {
+        let r = post_run(&mut b, &body);
+        if r.status == 200 {
+            break r;
+        }
+        assert!(r.text().contains("not run"), "{}", r.text());
+        assert!(start.elapsed() < Duration::from_secs(20), "A's reply was never given back");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(field(&json(&r), 0, "status"), "Accepted", "{}", r.text());
+    assert_eq!(output(&json(&r), 0, "stdout").len(), 4 << 20);
+    assert_eq!(stored_ids(&mut b).len(), 1, "B's program ran once");
 }
 
 /// A field of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
