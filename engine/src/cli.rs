@@ -95,6 +95,12 @@ pub struct ServeArgs {
           value_name = "DURATION")]
     pub body_timeout: Duration,
 
+    /// Answer 408 and close when a request body arrives slower than this many bytes per second
+    /// on average, after a grace of -body-timeout (0: no minimum)
+    #[arg(long = "body-rate-min", env = "ES_BODY_RATE_MIN",
+          default_value_t = limits::BODY_BYTES_PER_SEC_MIN_DEFAULT, value_name = "BYTES_PER_SEC")]
+    pub body_bytes_per_sec_min: u64,
+
     /// Close a connection whose response makes no progress for this long (client not reading).
     #[arg(long = "write-timeout", env = "ES_WRITE_TIMEOUT", default_value = "30s", value_parser = parse_duration,
           value_name = "DURATION")]
@@ -280,6 +286,7 @@ impl ServeArgs {
             idle_timeout: self.idle_timeout,
             header_timeout: self.header_timeout,
             body_timeout: self.body_timeout,
+            body_bytes_per_sec_min: self.body_bytes_per_sec_min,
             write_timeout: self.write_timeout,
             shutdown_timeout: self.shutdown_timeout,
             header_bytes_max: self.header_bytes_max,

@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub header_timeout: Duration,
     /// Longest gap between reads of a request body.
     pub body_timeout: Duration,
+    /// Slowest average rate of a request body, bytes per second, after a grace of
+    /// `body_timeout` (0: no minimum); slower gets 408 (`timer::body_too_slow`).
+    pub body_bytes_per_sec_min: u64,
     /// Longest a send may make no progress.
     pub write_timeout: Duration,
     /// How long graceful shutdown waits for in-flight requests.
@@ -86,6 +89,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("idle_timeout", &self.idle_timeout)
             .field("header_timeout", &self.header_timeout)
             .field("body_timeout", &self.body_timeout)
+            .field("body_bytes_per_sec_min", &self.body_bytes_per_sec_min)
             .field("write_timeout", &self.write_timeout)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("header_bytes_max", &self.header_bytes_max)
@@ -173,6 +177,7 @@ impl Default for ServerConfig {
             idle_timeout: limits::IDLE_TIMEOUT_DEFAULT,
             header_timeout: limits::HEADER_TIMEOUT_DEFAULT,
             body_timeout: limits::BODY_TIMEOUT_DEFAULT,
+            body_bytes_per_sec_min: limits::BODY_BYTES_PER_SEC_MIN_DEFAULT,
             write_timeout: limits::WRITE_TIMEOUT_DEFAULT,
             shutdown_timeout: limits::SHUTDOWN_TIMEOUT_DEFAULT,
             header_bytes_max: shardbox_http::limits::HEADER_BYTES_MAX,

@@ -163,6 +163,9 @@ pub(crate) struct Conn {
     pub(crate) wants_pause: bool,
     /// A `100 Continue` was sent for the request in progress.
     pub(crate) continue_sent: bool,
+    /// When the body in progress started arriving (its head was complete), for
+    /// [`crate::timer::body_too_slow`].
+    pub(crate) body_since_ns: u64,
     /// Bytes of the shard's body budget this connection's body in progress holds
     /// ([`Conns::reserve_body`]).
     pub(crate) body_reserved: u64,
@@ -200,6 +203,7 @@ impl Conn {
             recv_paused: false,
             wants_pause: false,
             continue_sent: false,
+            body_since_ns: 0,
             body_reserved: 0,
             reply_reserved: 0,
             dirty: false,

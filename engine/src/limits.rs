@@ -57,6 +57,10 @@ pub const IDLE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(60);
 pub const HEADER_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
 /// Default longest gap between two reads of a request body.
 pub const BODY_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
+/// Default slowest average rate a request body may arrive at, in bytes per second, after a
+/// grace of the body timeout (`-body-rate-min`; Apache's `mod_reqtimeout` uses 500 too): the
+/// body timeout alone is per pause, so one byte per pause held a connection for good.
+pub const BODY_BYTES_PER_SEC_MIN_DEFAULT: u64 = 500;
 /// Default longest a send may go without progress (client that never reads).
 pub const WRITE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
 /// Default time graceful shutdown waits for in-flight requests before closing everything.

@@ -26,6 +26,7 @@ use shardbox_http::{
 
 use crate::conn::{BodyFraming, Life, Phase};
 use crate::limits::{self, HEADERS_FAST_STORAGE, HEADERS_STORAGE};
+use crate::metrics::TimeoutKind;
 use crate::response::write_json_error;
 use crate::router::{Access, Exchange, Reply};
 use crate::shard::{Delivery, Shard};
@@ -188,8 +189,9 @@ impl Shard {
                     if !self.conns.reserve_body(index, length) {
                         return self.bodies_over_budget(index, request.version);
                     }
-                    self.conns.get_mut(index).phase =
-                        Phase::Body { head_len, framing: BodyFraming::Length(length) };
+                    let conn = self.conns.get_mut(index);
+                    conn.phase = Phase::Body { head_len, framing: BodyFraming::Length(length) };
+                    conn.body_since_ns = self.now_ns;
                     self.maybe_continue(index, &request);
                     Step::More
                 }
@@ -209,7 +211,9 @@ impl Shard {
                             return self.bodies_over_budget(index, request.version);
                         }
                         let framing = BodyFraming::Chunked { decoder, raw };
-                        self.conns.get_mut(index).phase = Phase::Body { head_len, framing };
+                        let conn = self.conns.get_mut(index);
+                        conn.phase = Phase::Body { head_len, framing };
+                        conn.body_since_ns = self.now_ns;
                         self.maybe_continue(index, &request);
                         Step::More
                     }
@@ -302,7 +306,24 @@ impl Shard {
             }
         };
         let Some(total) = total else {
-            self.conns.get_mut(index).phase = Phase::Body { head_len, framing };
+            let received = match &framing {
+                BodyFraming::Length(_) => rest.len().saturating_sub(head_len),
+                BodyFraming::Chunked { raw, .. } => *raw,
+            };
+            let settings = &self.settings;
+            let conn = self.conns.get_mut(index);
+            if crate::timer::body_too_slow(
+                conn.body_since_ns,
+                self.now_ns,
+                received as u64,
+                settings.body_timeout_ns,
+                settings.body_bytes_per_sec_min,
+            ) {
+                self.metrics.timeout(TimeoutKind::Body);
+                self.fail(index, 408, "request body too slow", Version::Http11);
+                return Step::Discard;
+            }
+            conn.phase = Phase::Body { head_len, framing };
             return Step::More;
         };
         let limits = self.settings.limits;

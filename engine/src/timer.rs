@@ -18,6 +18,9 @@
 //!   ring timeout armed for min(heads) = 30.4s
 //! ```
 //!
+//! [`body_too_slow`] is the one deadline that is not a list: a body's allowance grows with the
+//! bytes it has received, so it is checked as they arrive (by `crate::pipeline`).
+//!
 //! What this module does not do: talk to the ring (the shard does), or know what a class means.
 
 use std::time::Duration;
@@ -196,9 +199,46 @@ impl TimerLists {
     }
 }
 
+/// Whether a body that started arriving at `since_ns` and has `received` bytes at `now_ns` is
+/// behind its allowance: `grace_ns` (`-body-timeout`), plus one second per `rate_min` bytes
+/// received (`-body-rate-min`; 0: never behind). The body timeout alone is per pause (its
+/// timer is re-armed on each read), so a client sending a byte per pause held its connection
+/// slot for good; with this it holds it for `grace + received / rate_min`, and at most one
+/// more pause (the check runs as bytes arrive; silence is the body timer's).
+pub(crate) fn body_too_slow(
+    since_ns: u64,
+    now_ns: u64,
+    received: u64,
+    grace_ns: u64,
+    rate_min: u64,
+) -> bool {
+    if rate_min == 0 {
+        return false;
+    }
+    let earned_ns = u128::from(received) * 1_000_000_000 / u128::from(rate_min);
+    let allowed_ns = u128::from(grace_ns) + earned_ns;
+    u128::from(now_ns.saturating_sub(since_ns)) > allowed_ns
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_is_too_slow_past_its_grace_plus_what_its_bytes_earned() {
+        let second = 1_000_000_000;
+        // 1 s of grace, 1000 B/s: 500 bytes earn 0.5 s, so 1.5 s in all from 10 s.
+        let slow = |now, received| body_too_slow(10 * second, now, received, second, 1000);
+        let allowed = 10 * second + 1_500_000_000;
+        assert!(!slow(allowed - 1, 500), "max - 1");
+        assert!(!slow(allowed, 500), "max");
+        assert!(slow(allowed + 1, 500), "max + 1");
+        assert!(!slow(allowed + 1, 501), "one more byte earns 1 ms");
+        assert!(!slow(5 * second, 0), "a clock before the start is not slow");
+        assert!(!body_too_slow(0, u64::MAX, 0, 0, 0), "rate 0: no minimum");
+        assert!(!body_too_slow(0, u64::MAX, u64::MAX, u64::MAX, 1), "no overflow");
+        assert!(body_too_slow(0, u64::MAX, 1, 0, u64::MAX), "a huge rate earns nothing");
+    }
 
     struct Store(Vec<[TimerLink; 2]>);
 

@@ -110,6 +110,9 @@ pub(crate) struct ShardSettings {
     /// `Bearer <token>` as sent in `Authorization`, if auth is on.
     pub(crate) bearer: Option<Vec<u8>>,
     pub(crate) shutdown_timeout_ns: u64,
+    /// `-body-timeout` and `-body-rate-min`, for `timer::body_too_slow`.
+    pub(crate) body_timeout_ns: u64,
+    pub(crate) body_bytes_per_sec_min: u64,
     /// Completions a busy shard's wait asks for (`-wait-batch`; 1: never), and their bound.
     pub(crate) wait_batch_completions: u32,
     pub(crate) wait_batch_bound: std::time::Duration,
@@ -205,6 +208,8 @@ impl Shard {
                 .unwrap_or(u64::MAX),
             wait_batch_completions: config.wait_batch_completions,
             wait_batch_bound: config.wait_batch_bound,
+            body_timeout_ns: u64::try_from(config.body_timeout.as_nanos()).unwrap_or(u64::MAX),
+            body_bytes_per_sec_min: config.body_bytes_per_sec_min,
         };
         let now_ns = sys::monotonic_ns();
         Ok(Shard {

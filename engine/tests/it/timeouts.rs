@@ -64,6 +64,40 @@ fn a_stalled_body_gets_408() {
     server.stop().expect("clean stop");
 }
 
+/// The body timeout is per pause: a byte every pause held a connection slot for good. A body
+/// must now average `-body-rate-min` bytes per second after a grace of `-body-timeout`. Here
+/// 2 s of grace at 1000 B/s, one byte every 20 ms (50 B/s): the allowance runs out after about
+/// 2.1 s, while every pause stays far below the body timeout; a body sent at once is served.
+#[test]
+fn a_body_trickled_below_the_minimum_rate_gets_408() {
+    let mut config = test_config();
+    config.body_timeout = Duration::from_secs(2);
+    config.body_bytes_per_sec_min = 1000;
+    let server = TestServer::start(config);
+    let mut fast = server.connect();
+    let body = vec![b'x'; 1 << 20];
+    fast.send(b"POST /nope HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n");
+    fast.send(&body);
+    assert_eq!(fast.read_reply().expect("a reply").status, 404, "a fast body is read whole");
+    let mut client = server.connect();
+    client.send(b"POST /nope HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n");
+    let started = Instant::now();
+    while server.metrics.sum(|m| m.responses_with(408)) == 0 {
+        assert!(started.elapsed() < PATIENCE, "the trickle was never cut off");
+        if client.stream.write_all(b"x").is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let reply = client.read_reply().expect("a 408 before the close");
+    assert_eq!(reply.status, 408);
+    assert!(reply.closes());
+    assert_eq!(reply.text(), r#"{"error":"request body too slow"}"#);
+    let text = server.connect().get("/metrics").text();
+    assert!(text.contains("shardbox_timeouts_total{kind=\"body\"} 1\n"), "{text}");
+    server.stop().expect("clean stop");
+}
+
 #[test]
 fn idle_keep_alive_connections_are_closed() {
     let mut config = test_config();
