@@ -198,8 +198,11 @@ impl Shard {
                 && let Some(framed) =
                     crate::response::frame_in_place(&mut response, &self.date, version, keep_alive)
             {
-                // Sent from the buffer it was encoded in once `out` is empty (`flush`).
-                self.conns.get_mut(index).reply = Some(framed);
+                // Sent from the buffer it was encoded in once `out` is empty (`flush`). Nothing
+                // is parsed while a reply waits, so no second deferred reply can meet it here.
+                let conn = self.conns.get_mut(index);
+                assert!(conn.reply.is_none(), "slot {index} already has a reply waiting");
+                conn.reply = Some(framed);
                 self.metrics.response(status);
                 self.queued_response(index, keep_alive);
                 self.resume(index);
