@@ -244,7 +244,7 @@ impl Conn {
 }
 
 /// A shard's reply budget (`-shard-replies-bytes-max`) as its handlers and the judge's workers
-/// see it: the bytes its deferred replies not yet sent hold, kept up to date by [`Conns`].
+/// see it: the bytes its deferred replies not yet sent hold, kept up to date by `Conns`.
 #[derive(Debug, Clone)]
 pub struct RepliesGauge {
     held: Arc<AtomicU64>,
@@ -254,7 +254,7 @@ pub struct RepliesGauge {
 impl RepliesGauge {
     /// Whether the budget is spent: unsent replies hold so much that any reply it charges
     /// (one over `limits::CONN_OUTPUT_BYTES_MAX`) would be replaced by a 503 now
-    /// ([`Conns::reserve_reply`]). `/run` then refuses a run whose reply could be that large
+    /// (`Conns::reserve_reply`). `/run` then refuses a run whose reply could be that large
     /// before running it, rather than losing its results after.
     pub fn is_spent(&self) -> bool {
         let held = self.held.load(Ordering::Relaxed);

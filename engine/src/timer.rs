@@ -18,7 +18,7 @@
 //!   ring timeout armed for min(heads) = 30.4s
 //! ```
 //!
-//! [`body_too_slow`] is the one deadline that is not a list: a body's allowance grows with the
+//! `body_too_slow` is the one deadline that is not a list: a body's allowance grows with the
 //! bytes it has received, so it is checked as they arrive (by `crate::pipeline`).
 //!
 //! What this module does not do: talk to the ring (the shard does), or know what a class means.
