@@ -130,6 +130,22 @@ pub enum StoreError {
     Random(#[source] io::Error),
 }
 
+impl StoreError {
+    /// The text an API caller may see: a disk failure says which step failed and why, not
+    /// where the `-dir` store keeps its files ([`Display`](std::fmt::Display) does, for the log).
+    pub fn caller_text(&self) -> String {
+        match self {
+            StoreError::Io { op, source, .. } => format!("file store {op}: {source}"),
+            StoreError::NotFound(_)
+            | StoreError::QuotaExceeded { .. }
+            | StoreError::TooManyFiles { .. }
+            | StoreError::NameTooLong { .. }
+            | StoreError::Blob(_)
+            | StoreError::Random(_) => self.to_string(),
+        }
+    }
+}
+
 /// The bytes of an entry, as returned by [`FileStore::get`].
 #[derive(Debug)]
 pub enum FileData {

@@ -194,6 +194,11 @@ const _: () = assert!(CLOEXEC_LOOP_FDS_MAX as usize > 4 * MSG_FDS_MAX, "room abo
 const _: () = assert!(JSON_DEPTH_MAX >= 8, "the request schema nests 5 levels deep");
 const _: () = assert!(ARGV_ENV_ENTRY_OVERHEAD_BYTES >= 4, "covers the 4-byte length prefix");
 const _: () = assert!(ARGV_ENV_BYTES_MAX <= REQUEST_BYTES_MAX);
+const _: () = assert!(
+    ARGV_ENV_BYTES_MAX < 128 * 1024,
+    "below the kernel's least argv+env limit (ARG_MAX, 32 pages), so execve's E2BIG means its \
+     pages could not be charged (run::start_out_of_memory), never that argv is too long"
+);
 const _: () = assert!(NAME_BYTES_MAX <= PATH_BYTES_MAX);
 const _: () = assert!(
     OPEN_WRITE_BATCH_MAX * (PATH_BYTES_MAX + 64) <= 64 * 1024,

@@ -80,6 +80,33 @@ pub enum PoolError {
     Container(#[from] ContainerError),
 }
 
+impl StartError {
+    /// The text an API caller may see (every run's `failed to get environment: ...` when the
+    /// pool did not start): no host paths ([`Display`](std::fmt::Display) keeps them for the
+    /// log).
+    pub fn caller_text(&self) -> String {
+        match self {
+            StartError::Mounts(_) => "mount plan: invalid (see the server log)".to_owned(),
+            StartError::Cgroup(e) => format!("cgroups required: {}", e.caller_text()),
+            StartError::PreFork(e) => format!("pre-fork: {}", e.caller_text()),
+            StartError::RootDir(_)
+            | StartError::Zygote(_)
+            | StartError::Size { .. }
+            | StartError::UidRange => self.to_string(),
+        }
+    }
+}
+
+impl PoolError {
+    /// The text an API caller may see: a new container's failure without host details.
+    pub fn caller_text(&self) -> String {
+        match self {
+            PoolError::Container(e) => format!("new container: {}", e.caller_text()),
+            PoolError::Exhausted { .. } | PoolError::Zygote(_) => self.to_string(),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct State {
     /// Oldest returned first: a container's reset ([`Container::start_reset`]) runs in its

@@ -193,6 +193,22 @@ pub enum ExecStep {
     Execve,
 }
 
+impl ExecStep {
+    /// Whether the program had joined its cgroup when this step ran (so its allocations were
+    /// charged to the run's memory limit): every step after [`ExecStep::Cgroup`].
+    pub fn is_in_cgroup(self) -> bool {
+        match self {
+            ExecStep::NoArgs | ExecStep::NoPath | ExecStep::NotFound | ExecStep::Cgroup => false,
+            ExecStep::Fds
+            | ExecStep::Chdir
+            | ExecStep::Rlimit
+            | ExecStep::Credentials
+            | ExecStep::Seccomp
+            | ExecStep::Execve => true,
+        }
+    }
+}
+
 /// How a program ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitStatus {

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! 1 copy-in failed ───────────────────────────► File Error (program not run)
-//! 2 start failed ─────────────────────────────► Internal Error (ENOMEM: Memory Limit Exceeded)
+//! 2 start failed ─────────────────────────────► Internal Error (out of memory: Memory Limit Exceeded)
 //! 3 exit 0 → Accepted; exit c → Nonzero Exit Status/c;
 //!   signal s → by the limit the container enforced, else by signal (below); exitStatus = s
 //! 4 only after exit 0: collector overflow → Output Limit Exceeded, else copy-out error → File Error
@@ -105,8 +105,9 @@ pub enum Execution {
     StartFailed {
         /// What failed.
         message: String,
-        /// The errno of the failed fork or exec, when there was one.
-        errno: Option<i32>,
+        /// It failed for want of memory under the run's limit (the limit was below what the
+        /// container holds, or a step after joining the cgroup could not allocate).
+        out_of_memory: bool,
     },
     /// The program ran; the container layer's report.
     Finished(ExecOutcome),
@@ -153,6 +154,8 @@ pub const SIGXFSZ: i32 = 25;
 pub const SIGSYS: i32 = 31;
 /// `ENOMEM`.
 pub const ENOMEM: i32 = 12;
+/// `E2BIG`.
+pub const E2BIG: i32 = 7;
 
 /// The output limit error text go-judge uses.
 pub const OUTPUT_LIMIT_MESSAGE: &str = "Output Limit Exceeded";
@@ -185,14 +188,11 @@ pub fn decide(limits: &Limits, execution: &Execution, files: &FileOutcome<'_>) -
         Execution::CopyInFailed { message } => {
             return Verdict { status: Status::FileError, exit_status: 0, error: message.clone() };
         }
-        Execution::StartFailed { message, errno } => {
+        Execution::StartFailed { message, out_of_memory } => {
             // go-judge#186: a program that cannot even start inside its memory limit is a
             // memory problem, not a server error.
-            let status = if *errno == Some(ENOMEM) {
-                Status::MemoryLimitExceeded
-            } else {
-                Status::InternalError
-            };
+            let status =
+                if *out_of_memory { Status::MemoryLimitExceeded } else { Status::InternalError };
             return Verdict { status, exit_status: 0, error: message.clone() };
         }
         Execution::Finished(o) => o,
@@ -300,9 +300,9 @@ mod tests {
         let fat = |o: &mut ExecOutcome| o.memory_peak_bytes = 1_001;
         let rows: Vec<(&str, Execution, FileOutcome<'_>, Status, i32, &str)> = vec![
             ("1 copy-in failure", Execution::CopyInFailed { message: "copyin: x".into() }, overflow, FileError, 0, "copyin: x"),
-            ("2 start failure", Execution::StartFailed { message: "execve: nope".into(), errno: Some(2) }, none, InternalError, 0, "execve: nope"),
-            ("2 start failure without errno", Execution::StartFailed { message: "socket".into(), errno: None }, none, InternalError, 0, "socket"),
-            ("2 start failure ENOMEM (go-judge#186)", Execution::StartFailed { message: "execve: cannot allocate memory".into(), errno: Some(ENOMEM) }, none, MemoryLimitExceeded, 0, "execve: cannot allocate memory"),
+            ("2 start failure", Execution::StartFailed { message: "execve: nope".into(), out_of_memory: false }, none, InternalError, 0, "execve: nope"),
+            ("2 start failure, other", Execution::StartFailed { message: "socket".into(), out_of_memory: false }, none, InternalError, 0, "socket"),
+            ("2 start failure ENOMEM (go-judge#186)", Execution::StartFailed { message: "execve: cannot allocate memory".into(), out_of_memory: true }, none, MemoryLimitExceeded, 0, "execve: cannot allocate memory"),
             ("3 exit 0", fin(out(Exited(0))), none, Accepted, 0, ""),
             ("3 exit 0 at exactly the limits", with(Exited(0), &|o| { o.cpu_time_ns = 1_000; o.memory_peak_bytes = 1_000; o.wall_time_ns = 3_000; }), none, Accepted, 0, ""),
             ("3 exit 3", fin(out(Exited(3))), none, NonzeroExitStatus, 3, ""),

@@ -41,6 +41,17 @@ pub fn store_error(e: &StoreError) -> u16 {
     }
 }
 
+/// The error response of a store failure: its status, and a body without the `-dir` path
+/// (logged with the full error when it is a server failure).
+fn store_error_response(e: &StoreError) -> Response {
+    let status = store_error(e);
+    let caller = e.caller_text();
+    if caller != e.to_string() {
+        tracing::warn!(error = %e, reported = %caller, "a file store operation failed");
+    }
+    error_response(status, &caller)
+}
+
 fn respond(ex: &mut Exchange<'_, '_>, r: &Response) {
     let headers: Vec<(&[u8], &[u8])> =
         std::iter::once((&b"Content-Type"[..], r.content_type.as_bytes()))
@@ -130,7 +141,7 @@ pub fn upload_handler(judge: &Arc<Judge>) -> Handler {
             }
             match core.store.add_bytes(&basename(&name), part.data) {
                 Ok(id) => Response::new(200, JSON, error_body(&id)),
-                Err(e) => error_response(store_error(&e), &e.to_string()),
+                Err(e) => store_error_response(&e),
             }
         })
     })
@@ -210,7 +221,7 @@ pub fn download_handler(judge: &Arc<Judge>) -> Handler {
             let stored = match core.store.get(&id) {
                 Ok(f) => f,
                 Err(StoreError::NotFound(_)) => return empty_response(404),
-                Err(e) => return error_response(store_error(&e), &e.to_string()),
+                Err(e) => return store_error_response(&e),
             };
             // The response's own descriptor: the shard streams the body from it, and it keeps
             // the bytes readable if the file is deleted or expires meanwhile.
@@ -224,7 +235,7 @@ pub fn download_handler(judge: &Arc<Judge>) -> Handler {
                 None => match stored.is_text() {
                     Ok(true) => TEXT,
                     Ok(false) => BINARY,
-                    Err(e) => return error_response(store_error(&e), &e.to_string()),
+                    Err(e) => return store_error_response(&e),
                 },
             };
             let body = FileBody { fd: file.into(), len: stored.len };

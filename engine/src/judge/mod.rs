@@ -148,7 +148,8 @@ impl Judge {
             }
             Err(e) => {
                 tracing::error!(error = %e, "the container pool did not start; /run will report Internal Error");
-                Err(e.to_string())
+                // Callers see no host paths (mount file, cgroup directories); the log has them.
+                Err(e.caller_text())
             }
         };
         let store = FileStore::open(args.store_config_within(store_fds))?;

@@ -157,7 +157,13 @@ impl Core {
         runner.run_then(&req, cancel, |outcome| {
             deliver(match outcome {
                 Ok(results) => results_response(&results),
-                Err(e) => error_response(run_error(&e), &e.to_string()),
+                Err(e) => {
+                    let caller = e.caller_text();
+                    if caller != e.to_string() {
+                        tracing::warn!(error = %e, reported = %caller, "a run failed");
+                    }
+                    error_response(run_error(&e), &caller)
+                }
             });
         });
     }

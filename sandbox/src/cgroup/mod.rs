@@ -116,6 +116,40 @@ pub enum CgroupError {
     Unavailable,
 }
 
+impl CgroupError {
+    /// The text an API caller may see: the step, the control file's name and the cause, but
+    /// not the host directory (it names the server's own cgroup, its pid and the container).
+    /// [`Display`](std::fmt::Display) keeps the full path for the server's log.
+    pub fn caller_text(&self) -> String {
+        let file = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+        let file = |p: &Path| file(p).unwrap_or_else(|| "?".to_owned());
+        match self {
+            CgroupError::Mkdir { source, .. } => format!("mkdir: {source}"),
+            CgroupError::Open { path, source } => format!("open {}: {source}", file(path)),
+            CgroupError::Write { path, value, source } => {
+                format!("write {value:?} to {}: {source}", file(path))
+            }
+            CgroupError::Read { path, source } => format!("read {}: {source}", file(path)),
+            CgroupError::Parse { path, text } => format!("parse {}: {text:?}", file(path)),
+            CgroupError::Rmdir { source, .. } => format!("rmdir: {source}"),
+            CgroupError::Unavailable => self.to_string(),
+        }
+    }
+
+    /// Whether this is cgroup v1 refusing a memory limit below what the cgroup is charged
+    /// already (`memory.limit_in_bytes` → `EBUSY` once reclaim cannot get under it). v2 takes
+    /// such a `memory.max` and reclaims or OOM-kills instead, so it never reports this.
+    pub fn is_memory_limit_below_usage(&self) -> bool {
+        match self {
+            CgroupError::Write { path, source, .. } => {
+                source.raw_os_error() == Some(rustix::io::Errno::BUSY.raw_os_error())
+                    && path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("memory."))
+            }
+            _ => false,
+        }
+    }
+}
+
 fn write_file(path: &Path, value: &str) -> Result<(), CgroupError> {
     let map =
         |source| CgroupError::Write { path: path.to_path_buf(), value: value.to_string(), source };

@@ -57,6 +57,24 @@ pub enum ContainerError {
     Cgroup(#[from] CgroupError),
 }
 
+impl ContainerError {
+    /// The text an API caller may see. Failures about the caller's own paths inside the
+    /// container and start failures keep their go-judge wording; a broken container or a cgroup
+    /// failure says what failed without the host's cgroup directories, pids or the
+    /// container's internal replies ([`Display`](std::fmt::Display) keeps those for the log).
+    pub fn caller_text(&self) -> String {
+        match self {
+            ContainerError::Broken(why) => format!("container broken: {}", why.caller_text()),
+            ContainerError::Cgroup(e) => format!("cgroup: {}", e.caller_text()),
+            ContainerError::File { .. }
+            | ContainerError::NotRegular { .. }
+            | ContainerError::Copy { .. }
+            | ContainerError::Exec { .. }
+            | ContainerError::TooLarge(_) => self.to_string(),
+        }
+    }
+}
+
 /// go-judge-like messages for start failures (§1.6).
 fn exec_error_text(step: ExecStep, errno: i32, args0: &str) -> String {
     match step {
@@ -116,4 +134,21 @@ pub enum BrokenReason {
     /// An earlier operation broke it.
     #[error("used after a failure")]
     Poisoned,
+}
+
+impl BrokenReason {
+    /// The text an API caller may see: who is left in a cgroup (host pids and their
+    /// `/proc` status) and undecodable replies stay in the server's log.
+    pub fn caller_text(&self) -> String {
+        match self {
+            BrokenReason::CgroupNotEmpty(_) => "cgroup not empty".to_owned(),
+            BrokenReason::Unexpected(_) => "unexpected reply from the container".to_owned(),
+            BrokenReason::Io(_)
+            | BrokenReason::Closed
+            | BrokenReason::Timeout { .. }
+            | BrokenReason::Protocol(_)
+            | BrokenReason::Init { .. }
+            | BrokenReason::Poisoned => self.to_string(),
+        }
+    }
 }

@@ -235,7 +235,7 @@ pub fn copy_in(
         if let Err(e) = c.symlink(target.as_bytes(), path.as_bytes()) {
             let reason = match &e {
                 ContainerError::File { errno, .. } => errno_text(*errno),
-                other => other.to_string(),
+                other => super::for_caller(other.caller_text(), other, "symlink failed"),
             };
             let msg = format!("symlink: {path:?} -> {target:?}: {reason}");
             return Err(copy_in_failure(path, FileErrorKind::Symlink, msg));
@@ -290,7 +290,10 @@ fn write_pending(
                     FileErrorKind::CopyInCreateFile,
                     format!("copyin: create {path:?}: {}", errno_text(*errno)),
                 ),
-                other => (FileErrorKind::CopyInCreateFile, format!("copyin: {path:?}: {other}")),
+                other => {
+                    let text = super::for_caller(other.caller_text(), other, "copy-in failed");
+                    (FileErrorKind::CopyInCreateFile, format!("copyin: {path:?}: {text}"))
+                }
             };
             return Err(copy_in_failure(path, kind, msg));
         }
@@ -338,7 +341,7 @@ fn open_out(
                 ContainerError::File { errno, .. } => {
                     format!("open {}: {}", o.name, errno_text(*errno))
                 }
-                other => other.to_string(),
+                other => super::for_caller(other.caller_text(), other, "copy-out failed"),
             };
             out.errors.push(FileError {
                 name: o.name.clone(),
@@ -415,7 +418,7 @@ pub fn copy_out(
                 out.file_ids.insert(o.name.clone(), id);
             }
             Err(e) => {
-                let message = e.to_string();
+                let message = super::for_caller(e.caller_text(), &e, "copyOutCached failed");
                 out.errors.push(FileError {
                     name: o.name.clone(),
                     kind: FileErrorKind::CopyOutCreateFile,

@@ -19,8 +19,9 @@
 //! Statuses come from [`crate::status::decide`]; results are [`RunResult`]s for
 //! [`crate::result::write_results`]. Modules: [`files`] (inputs, copy-in, copy-out),
 //! [`prepare`] (pipes, fd tables, collectors), [`plumbing`] (pipes, ptys, relay and collector
-//! loops). What it does not do: parse or validate (the model did), or write HTTP.
+//! loops), [`failure`] (how a failure reads to the API caller). What it does not do: parse or validate (the model did), or write HTTP.
 
+pub mod failure;
 pub mod files;
 pub mod plumbing;
 pub mod prepare;
@@ -37,6 +38,7 @@ use crate::model::{Cmd, Request};
 use crate::pool::{Pool, PoolError, PooledContainer};
 use crate::result::{FileError, FileErrorKind, RunResult};
 use crate::status::{self, Execution, FileOutcome, Limits, Status};
+use failure::{execution, for_caller};
 use files::ResolveError;
 use plumbing::{Budget, Collected};
 use prepare::{Output, Pipes, Plan};
@@ -103,33 +105,6 @@ pub fn exec_limits(cmd: &Cmd) -> ExecLimits {
     }
 }
 
-/// What happened when a command's program was started.
-fn execution(r: Result<ExecOutcome, ContainerError>) -> Execution {
-    match r {
-        Ok(o) => Execution::Finished(o),
-        Err(e) => {
-            let errno = match &e {
-                ContainerError::Exec { step: crate::protocol::ExecStep::Execve, errno, .. } => {
-                    Some(*errno)
-                }
-                // The memory limit is below what the container already holds: the program
-                // cannot start inside it (go-judge#186: report a memory problem).
-                ContainerError::Cgroup(crate::cgroup::CgroupError::Write {
-                    path, source, ..
-                }) if source.raw_os_error() == Some(rustix::io::Errno::BUSY.raw_os_error())
-                    && path
-                        .file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("memory.")) =>
-                {
-                    Some(status::ENOMEM)
-                }
-                _ => None,
-            };
-            Execution::StartFailed { message: e.to_string(), errno }
-        }
-    }
-}
-
 impl Runner<'_> {
     /// Runs `req`; see the module documentation. `cancel` stops every program of the request.
     pub fn run(
@@ -174,7 +149,8 @@ impl Runner<'_> {
             Ok(c) => c,
             Err(e @ PoolError::Exhausted { .. }) => return Err(RunError::Busy(e)),
             Err(e) => {
-                let error = format!("failed to get environment: {e}");
+                let reported = for_caller(e.caller_text(), &e, "no container for a run");
+                let error = format!("failed to get environment: {reported}");
                 return Ok(req.cmds.iter().map(|_| internal_error(&error)).collect());
             }
         };
@@ -238,7 +214,7 @@ impl Runner<'_> {
                 r.file_errors.push(f.file_error);
                 return r;
             }
-            Ran::Ran { outcome, outputs } => (execution(outcome), outputs),
+            Ran::Ran { outcome, outputs } => (execution(outcome, cmd.memory_limit_bytes), outputs),
         };
         let mut r = RunResult::new(Status::Accepted);
         let mut overflow = false;
@@ -270,7 +246,7 @@ impl Runner<'_> {
                     Err(e) => r.file_errors.push(FileError {
                         name,
                         kind: FileErrorKind::CopyOutCreateFile,
-                        message: e.to_string(),
+                        message: for_caller(e.caller_text(), &e, "copyOutCached failed"),
                     }),
                 }
             } else {

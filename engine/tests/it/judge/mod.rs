@@ -6,6 +6,7 @@
 mod auth;
 mod bad_input;
 pub mod file;
+mod host_details;
 mod kinds;
 mod leaks;
 mod limits;
