@@ -12,9 +12,10 @@ const SERVERS_MAX: usize = 16;
 /// already. On cgroup v1 the kernel then refuses that limit (EBUSY), and the answer used to
 /// carry the cgroup file's full path (server pid, cgroup prefix, container name). Whether a
 /// container's cgroup holds more than 16 KiB between runs differs from server to server here
-/// (about half of them: what its init's memory had charged to it), so on v1 this starts
-/// servers until one refused the limit; where none does, it says so (the refusal's answer is
-/// also checked without a kernel by `sandbox` `run::tests`).
+/// (about half of them: what its init's memory had charged to it); a copied-in MiB makes the
+/// refusal the usual case, and on v1 this starts servers until one refused the limit; where
+/// none does, it says so (the refusal's answer is also checked without a kernel by `sandbox`
+/// `run::failure::tests`).
 #[test]
 fn a_memory_limit_below_the_containers_usage_is_mle_without_host_paths() {
     require_judge!();
@@ -30,11 +31,17 @@ fn a_memory_limit_below_the_containers_usage_is_mle_without_host_paths() {
         v1 = c.get("/config").text().contains(r#""cgroupType":1"#);
         // A run first each time, so the container's cgroup holds what a run leaves charged.
         let warm = format!(r#"{{"cmd":[{}]}}"#, sh_cmd("echo hi", ""));
-        let body = r#"{"cmd":[{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"],
-            "files":[{"content":""},{"name":"stdout","max":100},{"name":"stderr","max":100}]}]}"#;
+        // The copied-in MiB lives on the container's tmpfs, charged to its cgroup before the
+        // limit is written: v1 then refuses the limit on most runs, not only by chance.
+        let body = format!(
+            r#"{{"cmd":[{{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"],
+            "files":[{{"content":""}},{{"name":"stdout","max":100}},{{"name":"stderr","max":100}}],
+            "copyIn":{{"big":{{"content":"{}"}}}}}}]}}"#,
+            "x".repeat(1 << 20)
+        );
         for _ in 0..3 {
             assert_eq!(field(&json(&post_run(&mut c, &warm)), 0, "status"), "Accepted");
-            let r = post_run(&mut c, body);
+            let r = post_run(&mut c, &body);
             assert_eq!(r.status, 200, "{}", r.text());
             let v = json(&r);
             assert_eq!(field(&v, 0, "status"), "Memory Limit Exceeded", "{}", r.text());
