@@ -32,8 +32,8 @@ use seccompiler::BpfProgram;
 
 use crate::limits::{CHILD_STACK_BYTES, MSG_FDS_MAX};
 use crate::limits::{
-    EXEC_ETXTBSY_RETRIES_MAX, KILL_ROUNDS_MAX, MSG_BYTES_MAX, WIPE_DEPTH_MAX, WIPE_ENTRIES_MAX,
-    XATTR_NAMES_BYTES_MAX,
+    EXEC_ETXTBSY_RETRIES_MAX, KILL_ROUNDS_MAX, MSG_BYTES_MAX, UNIX_GC_WAIT_MS_MAX, WIPE_DEPTH_MAX,
+    WIPE_ENTRIES_MAX, XATTR_NAMES_BYTES_MAX,
 };
 use crate::mounts::{self, WORK_DIR};
 use crate::protocol::{
@@ -724,7 +724,27 @@ fn reset(st: &State<'_>) -> Result<(), (Step, io::Error)> {
             }
         }
     }
-    Ok(())
+    unix_sockets_gone().map_err(|e| (Step::Ipc, e))
+}
+
+/// Waits until the container's net namespace holds no unix socket. No process is left and the
+/// init has none there, so any socket `/proc/net/unix` lists is one the last run left in flight
+/// (an `SCM_RIGHTS` cycle: a listener bound to an abstract name stays reachable with no process
+/// holding it, until the kernel's garbage collector, a work queue, frees it). `Err(EBUSY)` after
+/// `UNIX_GC_WAIT_MS_MAX` (the caller destroys the container, its namespace with it).
+fn unix_sockets_gone() -> io::Result<()> {
+    let deadline = sys::monotonic_ns().saturating_add(UNIX_GC_WAIT_MS_MAX * 1_000_000);
+    loop {
+        // The first line is the header.
+        let listed = std::fs::read_to_string("/proc/net/unix")?.lines().skip(1).count();
+        if listed == 0 {
+            return Ok(());
+        }
+        if sys::monotonic_ns() >= deadline {
+            return Err(io::Error::from_raw_os_error(errno::EBUSY));
+        }
+        sys::proc::sleep_ms(1);
+    }
 }
 
 /// Removes the `user.*` extended attributes of `path` (not following a symlink). `Err` when

@@ -74,6 +74,12 @@ pub const REPLY_WAIT_MS_MAX: u64 = 10_000;
 /// side can block the other.
 pub const OPEN_WRITE_BATCH_MAX: usize = 8;
 
+/// Longest time a reset waits for the kernel's unix-socket garbage collector (a work queue) to
+/// free the sockets the last run left in flight (`SCM_RIGHTS` cycles outlive every process), in
+/// milliseconds. Past it the reset fails and the container is destroyed (its net namespace with
+/// it), so the next run never finds them.
+pub const UNIX_GC_WAIT_MS_MAX: u64 = 1_000;
+
 /// Longest time the host waits for the outcome after it asked the init to kill a program, in
 /// milliseconds. Past it the container is destroyed.
 pub const KILL_WAIT_MS_MAX: u64 = 5_000;
@@ -222,3 +228,4 @@ const _: () =
     assert!(CPU_CHECK_INTERVAL_NS_MIN <= 10_000_000, "the promise is detection within 10 ms");
 const _: () = assert!(KILL_WAIT_MS_MAX <= REPLY_WAIT_MS_MAX);
 const _: () = assert!(WIPE_DEPTH_MAX <= WIPE_ENTRIES_MAX);
+const _: () = assert!(UNIX_GC_WAIT_MS_MAX < REPLY_WAIT_MS_MAX, "a reset answers in time");

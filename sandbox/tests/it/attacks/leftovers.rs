@@ -16,6 +16,7 @@ pub fn tests() -> Vec<Trial> {
         Trial::test("attacks::leftovers::files_and_xattrs_do_not_survive_a_reset", files),
         Trial::test("attacks::leftovers::many_root_xattrs_do_not_survive_a_reset", many_xattrs),
         Trial::test("attacks::leftovers::sysv_ipc_does_not_survive_a_reset", sysv_ipc),
+        Trial::test("attacks::leftovers::unix_sockets_in_flight_do_not_survive", unix_in_flight),
     ]
 }
 
@@ -90,6 +91,28 @@ fn sysv_ipc() -> Result<(), Failed> {
     }
     for what in ["shmget_existing", "msgget_existing", "semget_existing"] {
         check(field(&r, what) == Some("-1 2"), || format!("{what} after reset: {r:?}"))?;
+    }
+    Ok(())
+}
+
+/// A listening abstract unix socket that only a cycle of fds in flight (`SCM_RIGHTS`) keeps
+/// alive outlives every process of the run; the kernel's unix garbage collector frees it later,
+/// from a work queue. The net namespace is the container's, kept from run to run, so the next
+/// run must not find the name (a covert channel between users, one bit per name).
+fn unix_in_flight() -> Result<(), Failed> {
+    let bin = compile("procs", include_str!("c/procs.c"), &["-pthread"])?;
+    let mut c = pool().get()?;
+    for round in 0..20 {
+        let r = run_bin(&mut c, "procs", &bin, &["unix-plant"], limits())?;
+        r.exited(0)?;
+        // The attack works: with no fd left in any process, the name still answers.
+        check(field(&r, "connect_after_close") == Some("0 0"), || format!("plant: {r:?}"))?;
+        c.reset()?;
+        let r = run_bin(&mut c, "procs", &bin, &["unix-find"], limits())?;
+        r.exited(0)?;
+        check(field(&r, "connect") == Some("-1 111"), || format!("round {round}: found {r:?}"))?;
+        check(r.stdout.contains("sockets 0\n"), || format!("round {round}: left {r:?}"))?;
+        c.reset()?;
     }
     Ok(())
 }

@@ -11,6 +11,9 @@
  *   vfork-stop  main vforks, the child stops itself: main hangs in vfork
  *   ipc-plant   SysV shm, message queue and semaphore set with keys
  *   ipc-find    counts SysV objects visible
+ *   unix-plant  a listening abstract unix socket kept alive only by a cycle of fds in flight
+ *               (SCM_RIGHTS): no process holds it when the run ends
+ *   unix-find   connects to that name, counts the sockets of the net namespace
  * Output: `<what> <ret> <errno>`. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,6 +32,8 @@
 #include <sys/resource.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -189,6 +194,54 @@ static void ipc_find(void) {
     out("semget_existing", semget(0x5ec2e7, 0, 0));
 }
 
+static const char UNIX_NAME[] = "shardbox-leftover";
+
+static int unix_connect(void) {
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    memcpy(a.sun_path + 1, UNIX_NAME, sizeof UNIX_NAME - 1); /* abstract: leading NUL */
+    int r = connect(s, (struct sockaddr *)&a, sizeof(sa_family_t) + sizeof UNIX_NAME);
+    close(s);
+    return r;
+}
+
+static long send_fd(int via, int fd) {
+    char c = 'x';
+    struct iovec io = {&c, 1};
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = buf,
+                       .msg_controllen = sizeof buf};
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(h), &fd, sizeof fd);
+    return sendmsg(via, &m, 0);
+}
+
+static void unix_plant(void) {
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    memcpy(a.sun_path + 1, UNIX_NAME, sizeof UNIX_NAME - 1);
+    out("bind", bind(l, (struct sockaddr *)&a, sizeof(sa_family_t) + sizeof UNIX_NAME));
+    out("listen", listen(l, 8));
+    int sv[2];
+    out("socketpair", socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+    /* The listener and each end of the pair ride in the other end's queue. */
+    out("send_listener", send_fd(sv[0], l));
+    out("send_a", send_fd(sv[0], sv[1]));
+    out("send_b", send_fd(sv[1], sv[0]));
+    close(l);
+    close(sv[0]);
+    close(sv[1]);
+    out("connect_after_close", unix_connect());
+}
+
+static void unix_find(void) {
+    out("connect", unix_connect());
+    printf("sockets %ld\n", lines("/proc/net/unix"));
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -203,6 +256,8 @@ int main(int argc, char **argv) {
     else if (strcmp(m, "vfork-stop") == 0) vfork_stop();
     else if (strcmp(m, "ipc-plant") == 0) ipc_plant();
     else if (strcmp(m, "ipc-find") == 0) ipc_find();
+    else if (strcmp(m, "unix-plant") == 0) unix_plant();
+    else if (strcmp(m, "unix-find") == 0) unix_find();
     else return 2;
     return 0;
 }
