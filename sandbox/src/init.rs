@@ -730,8 +730,11 @@ fn reset(st: &State<'_>) -> Result<(), (Step, io::Error)> {
 /// Waits until the container's net namespace holds no unix socket. No process is left and the
 /// init has none there, so any socket `/proc/net/unix` lists is one the last run left in flight
 /// (an `SCM_RIGHTS` cycle: a listener bound to an abstract name stays reachable with no process
-/// holding it, until the kernel's garbage collector, a work queue, frees it). `Err(EBUSY)` after
-/// `UNIX_GC_WAIT_MS_MAX` (the caller destroys the container, its namespace with it).
+/// holding it, until the kernel's garbage collector, a work queue, frees it). The collector
+/// runs when some unix socket is released while fds are in flight, anywhere on the host; on a
+/// quiet host that may be never (over 2 s measured), so each round releases a pair of our own
+/// (the cycle was then gone within about 10 ms). `Err(EBUSY)` after `UNIX_GC_WAIT_MS_MAX` (the
+/// caller destroys the container, its namespace with it).
 fn unix_sockets_gone() -> io::Result<()> {
     let deadline = sys::monotonic_ns().saturating_add(UNIX_GC_WAIT_MS_MAX * 1_000_000);
     loop {
@@ -743,6 +746,8 @@ fn unix_sockets_gone() -> io::Result<()> {
         if sys::monotonic_ns() >= deadline {
             return Err(io::Error::from_raw_os_error(errno::EBUSY));
         }
+        // Created and released at once: the release schedules the collector.
+        drop(std::os::unix::net::UnixDatagram::pair());
         sys::proc::sleep_ms(1);
     }
 }

@@ -229,6 +229,13 @@ static void unix_plant(void) {
     out("socketpair", socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
     /* The listener and each end of the pair ride in the other end's queue. */
     out("send_listener", send_fd(sv[0], l));
+    /* More fds in flight (the collector then left the cycle alone for seconds on a quiet host
+     * unless something released a unix socket). */
+    for (int i = 0; i < 50; i++) {
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        send_fd(sv[0], u);
+        close(u);
+    }
     out("send_a", send_fd(sv[0], sv[1]));
     out("send_b", send_fd(sv[1], sv[0]));
     close(l);
