@@ -374,6 +374,9 @@ fn exec_one(
     let r = c.run(&req, cancel);
     drop(req);
     drop(fds);
+    // Its processes are dead: have the kernel free the pipes they left in flight, so a program
+    // reading from this one sees its end now (see `execute`).
+    drop(std::os::unix::net::UnixDatagram::pair());
     r
 }
 
@@ -429,16 +432,41 @@ fn execute(
                     .push((Exec::Thread(s.spawn(move || exec_one(c, cmd, plan, cancel))), outputs));
             }
         }
-        let cmds = execs
+        let ended: Vec<_> = execs
             .into_iter()
             .map(|(exec, outputs)| {
                 let outcome = match exec {
-                    Exec::Failed(f) => return Ran::CopyInFailed(f),
-                    Exec::Done(r) => r,
-                    Exec::Thread(t) => t.join().unwrap_or_else(|_| {
+                    Exec::Failed(f) => Err(f),
+                    Exec::Done(r) => Ok(r),
+                    Exec::Thread(t) => Ok(t.join().unwrap_or_else(|_| {
                         let why = BrokenReason::Unexpected("the run thread panicked".into());
                         Err(ContainerError::Broken(why))
-                    }),
+                    })),
+                };
+                (outcome, outputs)
+            })
+            .collect();
+        // Every program has ended and every process of the request is dead; a pipe a
+        // collector or relay still waits on can only be held by an fd in flight (SCM_RIGHTS,
+        // in a cycle of unix sockets no process holds), which only the kernel's collector
+        // frees. It runs when some unix socket is released while fds are in flight: release
+        // one until the threads are done, else they would wait for ever.
+        let threads_done = |ended: &[(_, Vec<(_, _, Pending<'_>)>)]| {
+            ended.iter().flat_map(|(_, o)| o).all(|(_, _, p)| match p {
+                Pending::Thread(t) => t.is_finished(),
+                Pending::File(_) => true,
+            }) && relay_threads.iter().all(|(_, _, t)| t.is_finished())
+        };
+        while !threads_done(&ended) {
+            drop(std::os::unix::net::UnixDatagram::pair());
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let cmds = ended
+            .into_iter()
+            .map(|(outcome, outputs)| {
+                let outcome = match outcome {
+                    Err(f) => return Ran::CopyInFailed(f),
+                    Ok(r) => r,
                 };
                 let outputs = outputs
                     .into_iter()

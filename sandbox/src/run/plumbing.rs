@@ -18,7 +18,9 @@
 //!
 //! Every function here blocks; the orchestration runs each on its own scoped thread. None of
 //! them can block forever on its own: each ends when the other side's fds are closed, which the
-//! orchestration does as soon as a program's run returns.
+//! orchestration does as soon as a program's run returns (a write end a program left in flight,
+//! `SCM_RIGHTS` in a cycle of unix sockets, closes when the orchestration has the kernel's
+//! collector run: `run::execute`).
 
 use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};

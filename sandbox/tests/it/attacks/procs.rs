@@ -22,6 +22,7 @@ pub fn tests() -> Vec<Trial> {
         Trial::test("attacks::procs::cpu_limit_sees_daemons_and_kernel_time", cpu_evasion),
         Trial::test("attacks::procs::wall_limit_ends_a_stopped_vfork", vfork_stop),
         Trial::test("attacks::procs::oversized_request_is_refused", oversized),
+        Trial::test("attacks::procs::collectors_held_in_flight_end_with_the_run", held_in_flight),
     ]
 }
 
@@ -175,4 +176,54 @@ fn oversized() -> Result<(), Failed> {
     check(!c.is_broken(), || "a long name broke the container".into())?;
     sh(&mut c, "exit 0", limits())?.exited(0)?;
     Ok(())
+}
+
+/// A program puts its stdout and stderr (`pipe: true` collectors) and a proxied pipe's write
+/// end in flight in a cycle of unix sockets (`SCM_RIGHTS`) and exits: no process holds the
+/// pipes, but they stay open until the kernel's unix garbage collector runs, which on a quiet
+/// host may be never. The judge waited for their end of file: one request held a worker for
+/// 22 s, the next ones for over a minute. Each run must end with its program.
+fn held_in_flight() -> Result<(), Failed> {
+    use crate::judge::{expect_status, file, json_string, run_body};
+    use shardbox_sandbox::status::Status;
+    let bin = bin()?;
+    let dir = std::env::temp_dir().join(format!("sbx-held-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("procs");
+    std::fs::write(&path, &bin)?;
+    let src = json_string(&path.to_string_lossy());
+    let cmd = |stdout: &str| {
+        format!(
+            r#"{{"args":["./procs","hold-out"],"env":[],"copyIn":{{"procs":{{"src":{src}}}}},
+                "files":[{{"content":""}},{stdout},{{"name":"stderr","max":1000,"pipe":true}}],
+                "cpuLimit":2000000000,"clockLimit":30000000000,"memoryLimit":67108864,
+                "procLimit":4}}"#
+        )
+    };
+    let collector = cmd(r#"{"name":"stdout","max":1000,"pipe":true}"#);
+    let pipeline = format!(
+        r#"{{"cmd":[{},{}],"pipeMapping":[{{"in":{{"index":0,"fd":1}},"out":{{"index":1,"fd":0}},
+            "proxy":true,"name":"p","max":1000}}]}}"#,
+        cmd("null"),
+        r#"{"args":["/bin/cat"],"env":[],"files":[null,{"name":"stdout","max":1000},
+            {"name":"stderr","max":1000}],"cpuLimit":2000000000,"clockLimit":30000000000,
+            "memoryLimit":67108864,"procLimit":4}"#,
+    );
+    let result = (|| -> Result<(), Failed> {
+        for _ in 0..5 {
+            let r = run_body(&format!(r#"{{"cmd":[{collector}]}}"#))?;
+            let r = r.first().ok_or("no result")?;
+            expect_status(r, Status::Accepted)?;
+            check(file(r, "stdout") == "hello 0 0\n", || format!("{r:?}"))?;
+            let r = run_body(&pipeline)?;
+            for one in &r {
+                expect_status(one, Status::Accepted)?;
+            }
+            let last = r.get(1).ok_or("no second result")?;
+            check(file(last, "stdout") == "hello 0 0\n", || format!("{r:?}"))?;
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }

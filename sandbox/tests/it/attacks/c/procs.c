@@ -14,6 +14,8 @@
  *   unix-plant  a listening abstract unix socket kept alive only by a cycle of fds in flight
  *               (SCM_RIGHTS): no process holds it when the run ends
  *   unix-find   connects to that name, counts the sockets of the net namespace
+ *   hold-out    writes a line, then puts its stdout and stderr in flight in such a cycle and
+ *               exits: no process holds the collectors' pipes, yet they are not closed
  * Output: `<what> <ret> <errno>`. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -244,6 +246,22 @@ static void unix_plant(void) {
     out("connect_after_close", unix_connect());
 }
 
+static void hold_out(void) {
+    out("hello", 0);
+    fflush(stdout);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0) return;
+    for (int i = 0; i < 50; i++) {
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        send_fd(sv[0], u);
+        close(u);
+    }
+    send_fd(sv[0], 1);
+    send_fd(sv[0], 2);
+    send_fd(sv[0], sv[1]);
+    send_fd(sv[1], sv[0]);
+}
+
 static void unix_find(void) {
     out("connect", unix_connect());
     printf("sockets %ld\n", lines("/proc/net/unix"));
@@ -265,6 +283,7 @@ int main(int argc, char **argv) {
     else if (strcmp(m, "ipc-find") == 0) ipc_find();
     else if (strcmp(m, "unix-plant") == 0) unix_plant();
     else if (strcmp(m, "unix-find") == 0) unix_find();
+    else if (strcmp(m, "hold-out") == 0) hold_out();
     else return 2;
     return 0;
 }
