@@ -488,13 +488,7 @@ mod tests {
     /// not exist.
     #[test]
     fn every_flag_is_documented_in_operations_md() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/operations.md");
-        let doc = std::fs::read_to_string(path).expect("docs/operations.md");
-        let rows: Vec<Vec<&str>> = doc
-            .lines()
-            .filter(|line| line.starts_with("| `-"))
-            .map(|line| line.split('|').map(str::trim).collect())
-            .collect();
+        let rows = crate::operations_doc::rows("`-");
         let command = Cli::command();
         let mut names = Vec::new();
         for arg in command.get_arguments() {
@@ -505,10 +499,14 @@ mod tests {
             let name = format!("`-{long}`");
             let row = rows
                 .iter()
-                .find(|cells| cells.get(1).copied() == Some(name.as_str()))
+                .find(|cells| cells.get(1).map(String::as_str) == Some(name.as_str()))
                 .unwrap_or_else(|| panic!("docs/operations.md has no row for -{long}"));
             let env = arg.get_env().map(|env| format!("`{}`", env.to_string_lossy()));
-            assert_eq!(row.get(2).copied(), env.as_deref(), "environment variable of -{long}");
+            assert_eq!(
+                row.get(2).map(String::as_str),
+                env.as_deref(),
+                "environment variable of -{long}"
+            );
             if let Some(default) = arg.get_default_values().first() {
                 let documented = row.get(3).map(|cell| cell.replace('`', "")).unwrap_or_default();
                 let default = default.to_string_lossy();
@@ -520,7 +518,7 @@ mod tests {
             names.push(name);
         }
         for cells in &rows {
-            let name = cells.get(1).copied().unwrap_or_default();
+            let name = cells.get(1).map(String::as_str).unwrap_or_default();
             assert!(
                 names.iter().any(|n| n == name),
                 "docs/operations.md documents unknown flag {name}"

@@ -35,6 +35,8 @@ pub mod executor;
 pub mod judge;
 pub mod limits;
 pub mod metrics;
+#[cfg(test)]
+mod operations_doc;
 mod pipeline;
 pub mod response;
 #[expect(unsafe_code, reason = "the ring hands memory and descriptors to the kernel")]
