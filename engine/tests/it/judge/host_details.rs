@@ -2,6 +2,7 @@
 //! no server pid, no path of the `-dir` store. The full detail goes to the server's log.
 
 use super::file::{id_of, upload};
+use super::store::TempDir;
 use super::{Server, field, json, post_run, request, require_judge, sh_cmd};
 use crate::harness::Binary;
 
@@ -72,9 +73,8 @@ fn a_memory_limit_below_the_containers_usage_is_mle_without_host_paths() {
 #[test]
 fn store_failures_do_not_reveal_the_store_directory() {
     require_judge!();
-    let dir = std::env::temp_dir().join(format!("shardbox-it-hostdetails-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let store = TempDir::new("hostdetails");
+    let dir = &store.0;
     let dir_arg = dir.display().to_string();
     let server = super::start(&["-dir", &dir_arg]);
     let mut c = server.client();
@@ -93,5 +93,4 @@ fn store_failures_do_not_reveal_the_store_directory() {
     assert_eq!(request(&mut c, "DELETE", &format!("/file/{id}"), &[], b"").status, 200);
     drop(c);
     drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,10 +8,10 @@ use super::file::{id_of, upload};
 use super::{json, output, post_run, request, require_judge, sh_cmd, start};
 
 /// A temporary host directory removed when dropped.
-struct TempDir(std::path::PathBuf);
+pub(super) struct TempDir(pub(super) std::path::PathBuf);
 
 impl TempDir {
-    fn new(tag: &str) -> TempDir {
+    pub(super) fn new(tag: &str) -> TempDir {
         let d = std::env::temp_dir().join(format!("shardbox-it-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).expect("temp dir");
